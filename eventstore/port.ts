@@ -1,0 +1,120 @@
+// The event store port: the one interface every adapter (embedded SQLite, EventStoreDB) implements.
+// The log is the only source of truth; everything else in ironlog is derived from what this returns.
+//
+// Positions: `position` is a bigint that strictly increases along the global ($all) order, one
+// value per event. Every "after" option is EXCLUSIVE (it is a checkpoint: "I have seen up to
+// here"), so a consumer stores the last position it handled and resumes with `after: stored`.
+
+/** Expected revision of a stream when appending (EventStoreDB's semantics). */
+export type ExpectedRevision =
+  | 'no_stream' // the stream must not exist
+  | 'any' // no check
+  | 'stream_exists' // the stream must exist (have at least one event)
+  | bigint; // the stream's last event must have exactly this revision (0-based)
+
+/** Metadata carried by every event (see domain/metadata.ts for its codec). */
+export interface EventMetadata {
+  correlationId: string;
+  causationId: string;
+  /** the user (API) or `conductor:<host>` that caused it */
+  actor: string;
+  /** ISO 8601 time the command was decided */
+  timestamp: string;
+  /** the command that produced the event; a retried command is recognised by it */
+  commandId?: string;
+  [key: string]: unknown;
+}
+
+/** An event about to be appended. `id` is a UUID derived from the command id. */
+export interface EventData {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+/** An event as stored. `data` and `metadata` are parsed JSON and still have to be decoded. */
+export interface RecordedEvent {
+  streamId: string;
+  /** 0-based revision of the event within its stream */
+  revision: bigint;
+  /** global position, strictly increasing in $all order */
+  position: bigint;
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+  /** when the store recorded it */
+  created: Date;
+}
+
+export interface AppendResult {
+  /** the revision of the last event now in the stream */
+  nextExpectedRevision: bigint;
+  /** the global position of the last appended event */
+  position: bigint;
+}
+
+export type Direction = 'forwards' | 'backwards';
+
+export interface ReadStreamOptions {
+  direction?: Direction; // default forwards
+  /** inclusive; default: start when forwards, end when backwards */
+  fromRevision?: bigint | 'start' | 'end';
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** exclusive global position; default 'start' */
+  after?: bigint | 'start';
+  maxCount?: number;
+  /** only streams whose id starts with one of these */
+  streamPrefixes?: string[];
+}
+
+export interface SubscribeOptions {
+  /** exclusive global position to resume after; 'start' replays everything, 'end' only new events */
+  after?: bigint | 'start' | 'end';
+  /** only streams whose id starts with one of these */
+  streamPrefixes?: string[];
+  /** called once when the subscription has delivered everything that existed and turns live */
+  onCaughtUp?: () => void;
+  /** called when the subscription dies with an error (the handler threw, or the store failed) */
+  onError?: (err: Error) => void;
+}
+
+export interface Subscription {
+  /** resolves when the subscription has caught up with the log (turned live) */
+  readonly caughtUp: Promise<void>;
+  /** the last position delivered to the handler (or the starting point) */
+  readonly lastPosition: () => bigint | 'start';
+  stop(): Promise<void>;
+}
+
+/**
+ * The handler receives events in order, in batches (for throughput); the next batch is not
+ * delivered before the returned promise settles. A handler that throws stops the subscription
+ * and reports through onError.
+ */
+export type BatchHandler = (events: RecordedEvent[]) => void | Promise<void>;
+
+export interface StreamMetadata {
+  maxCount?: number;
+  maxAge?: number;
+  truncateBefore?: bigint;
+  custom?: Record<string, unknown>;
+}
+
+export interface EventStore {
+  /** A short name for logs and test titles: "sqlite", "eventstoredb". */
+  readonly name: string;
+  append(streamId: string, events: EventData[], expected: ExpectedRevision): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** the position of the last event in the log, or 'start' when it is empty */
+  headPosition(): Promise<bigint | 'start'>;
+  subscribeToAll(options: SubscribeOptions, handler: BatchHandler): Subscription;
+  getStreamMetadata(streamId: string): Promise<StreamMetadata | undefined>;
+  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void>;
+  close(): Promise<void>;
+}
