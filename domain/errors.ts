@@ -47,7 +47,17 @@ export type IronicErrorClass =
   | 'VolumeTargetBootIndexAlreadyExists'
   | 'ConcurrentWrite'
   | 'NotOwner'
-  | 'TemporaryFailure';
+  | 'TemporaryFailure'
+  | 'NodeHistoryNotFound'
+  | 'NodeConsoleNotEnabled'
+  | 'ChassisAlreadyExists'
+  | 'PortAlreadyExists'
+  | 'PortgroupAlreadyExists'
+  | 'AllocationAlreadyExists'
+  | 'VolumeConnectorAlreadyExists'
+  | 'VolumeConnectorTypeAndIdAlreadyExists'
+  | 'VolumeTargetAlreadyExists'
+  | 'PortDuplicateName';
 
 const statusOf: Record<IronicErrorClass, number> = {
   Invalid: 400,
@@ -97,6 +107,16 @@ const statusOf: Record<IronicErrorClass, number> = {
   // our own: a conductor fenced out of a node it no longer owns (ring epoch moved on)
   NotOwner: 409,
   TemporaryFailure: 503,
+  NodeHistoryNotFound: 404,
+  NodeConsoleNotEnabled: 400,
+  ChassisAlreadyExists: 409,
+  PortAlreadyExists: 409,
+  PortgroupAlreadyExists: 409,
+  AllocationAlreadyExists: 409,
+  VolumeConnectorAlreadyExists: 409,
+  VolumeConnectorTypeAndIdAlreadyExists: 409,
+  VolumeTargetAlreadyExists: 409,
+  PortDuplicateName: 409,
 };
 
 export interface DomainError {

@@ -32,7 +32,7 @@ export class CorruptStoredEvent extends Error {
 /** The store cannot be reached, is locked past its timeout, or cannot be written. */
 export class StoreUnavailable extends Error {
   readonly kind = 'StoreUnavailable' as const;
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(message: string, override readonly cause?: unknown) {
     super(message);
     this.name = 'StoreUnavailable';
   }
@@ -40,3 +40,24 @@ export class StoreUnavailable extends Error {
 
 export const isWrongExpectedRevision = (e: unknown): e is WrongExpectedRevision =>
   e instanceof Error && (e as { kind?: string }).kind === 'WrongExpectedRevision';
+
+/**
+ * An append whose event ids were already stored, but not as one retry of an earlier append (some
+ * ids are new, they sit in another stream, or in another order). A genuine retry (every id
+ * present, consecutively, in this stream) is not an error: the store returns the original result.
+ */
+export class DuplicateEventId extends Error {
+  readonly kind = 'DuplicateEventId' as const;
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string,
+    readonly reason: string,
+  ) {
+    super(`Append to stream "${streamId}" reuses event id ${eventId}: ${reason}`);
+    this.name = 'DuplicateEventId';
+  }
+}
+
+export const isStoreUnavailable = (e: unknown): e is StoreUnavailable =>
+  e instanceof Error && (e as { kind?: string }).kind === 'StoreUnavailable';
+

@@ -1,0 +1,72 @@
+// `ironlog conductor --host NAME [--group G]`: one conductor process. It reads the same variables
+// as `npm start` (conventions.md, conductor/README.md); flags override IRONLOG_CONDUCTOR_HOST and
+// IRONLOG_CONDUCTOR_GROUP. SIGTERM/SIGINT is a clean shutdown (finish taken work, leave the ring).
+
+import { pino } from 'pino';
+import { loadConfig } from '../config/index.ts';
+import { openEventStore } from '../eventstore/open.ts';
+import { loadConductorConfig, type ConductorConfig } from '../conductor/config.ts';
+import { connectNats } from '../conductor/nats.ts';
+import { startConductor, type Conductor } from '../conductor/conductor.ts';
+import { startTakeover } from '../conductor/takeover.ts';
+import type { NodeWorkHandler } from '../conductor/work-server.ts';
+import type { EventStore } from '../eventstore/port.ts';
+
+const usage = 'usage: ironlog conductor [--host NAME] [--group GROUP]\n';
+
+export interface ConductorExtras {
+  /** node work handlers by action (provisioning, power...), given the store and the conductor's host */
+  handlers?: (store: EventStore, config: ConductorConfig) => Record<string, NodeWorkHandler>;
+  /** resolves to stop the conductor (tests, the all-in-one `start`); default: SIGTERM/SIGINT */
+  until?: Promise<void>;
+}
+
+export const parseArgs = (args: string[]): { host?: string; group?: string } | string => {
+  const out: { host?: string; group?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag !== '--host' && flag !== '--group') return `unknown argument "${a}"`;
+    const value = inline ?? args[++i];
+    if (value === undefined) return `${flag} needs a value`;
+    if (flag === '--host') out.host = value;
+    else out.group = value;
+  }
+  return out;
+};
+
+export const run = async (args: string[], extras: ConductorExtras = {}): Promise<number> => {
+  const parsed = parseArgs(args);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`ironlog conductor: ${parsed}\n${usage}`);
+    return 2;
+  }
+  const env = { ...process.env };
+  if (parsed.host !== undefined) env.IRONLOG_CONDUCTOR_HOST = parsed.host;
+  if (parsed.group !== undefined) env.IRONLOG_CONDUCTOR_GROUP = parsed.group;
+  const config = loadConductorConfig(env);
+  const base = loadConfig(env);
+  const log = pino({ level: env.IRONLOG_LOG_LEVEL || 'info', base: { conductor: config.host } });
+
+  const store = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
+  const nc = await connectNats(config.natsServers, { name: `ironlog-conductor-${config.host}` });
+  let conductor: Conductor | undefined;
+  try {
+    conductor = await startConductor(config, { store, nc, log, handlers: extras.handlers?.(store, config) ?? {} });
+    const takeover = await startTakeover({ conductor, store, log });
+    log.info({ group: config.group, hardwareTypes: config.hardwareTypes, epoch: conductor.view.state.epoch, nats: config.natsServers }, 'conductor started');
+
+    await (extras.until ??
+      new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      }));
+    log.info({}, 'conductor stopping');
+    await takeover.stop();
+    await conductor.stop({ leave: true });
+    return 0;
+  } finally {
+    await nc.drain().catch(() => undefined);
+    await store.close();
+  }
+};

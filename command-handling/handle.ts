@@ -1,0 +1,163 @@
+// The imperative shell around a decider: load the stream, fold it, decide, append with the
+// expected revision, and keep uniqueness claims in step with the change.
+//
+// Idempotency: event ids derive from the command id, and a command whose events are already
+// in the stream returns those events again without deciding anew, so a retried command (a
+// client retry, a redelivered NATS message, a conductor taking over) appends nothing new.
+
+import * as E from 'fp-ts/lib/Either.js';
+import type { Decider } from '../domain/decider.ts';
+import { domainError, type DomainError } from '../domain/errors.ts';
+import { eventIdFor } from '../domain/metadata.ts';
+import type { EventMetadata, EventStore, ExpectedRevision, RecordedEvent } from '../eventstore/port.ts';
+import { isWrongExpectedRevision } from '../eventstore/errors.ts';
+import { acquireClaims, diffClaims, releaseClaims, type Claim } from './claims.ts';
+
+export interface CommandEnvelope<C> {
+  commandId: string;
+  command: C;
+  actor: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** How one aggregate kind's events are stored and read back. */
+export interface AggregateBinding<C, Ev, S> {
+  decider: Decider<C, Ev, S>;
+  /** stored event → domain event; a Left is a corrupt stored event and is thrown, never skipped */
+  decode: (recorded: RecordedEvent) => E.Either<Error, Ev>;
+  encode: (event: Ev) => { type: string; data: unknown };
+  /** the unique values this state holds (node name, MAC, ...); claims follow their changes */
+  uniqueValues?: (state: S) => Claim[];
+}
+
+export interface Loaded<S> {
+  state: S;
+  revision: bigint | undefined;
+  events: RecordedEvent[];
+}
+
+export const loadAggregate = async <C, Ev, S>(
+  store: EventStore,
+  binding: AggregateBinding<C, Ev, S>,
+  stream: string,
+): Promise<Loaded<S>> => {
+  const events = await store.readStream(stream);
+  let state = binding.decider.initialState();
+  for (const recorded of events) {
+    const decoded = binding.decode(recorded);
+    if (E.isLeft(decoded)) throw decoded.left;
+    state = binding.decider.evolve(state, decoded.right);
+  }
+  return { state, revision: events.at(-1)?.revision, events };
+};
+
+export interface Handled<S> {
+  state: S;
+  /** the events this command produced (or had produced, when it is a retry) */
+  events: RecordedEvent[] | { type: string; data: unknown }[];
+  /** global position of the last event; wait for read models to reach it */
+  position: bigint | undefined;
+  revision: bigint | undefined;
+  /** true when the command had already been applied and nothing was appended now */
+  duplicate: boolean;
+}
+
+export interface HandleOptions<S> {
+  store: EventStore;
+  now?: () => Date;
+  /** attempts when another writer appended between our read and our append */
+  maxAttempts?: number;
+  /** checked right before appending, with the loaded state (fencing: is this writer still allowed?) */
+  guard?: (state: S) => Promise<DomainError | undefined>;
+  /** does `ownerStream` currently hold claim `c`? Needed when the binding has unique values. */
+  ownerHolds?: (ownerStream: string, c: Claim) => Promise<boolean>;
+}
+
+const duplicateName = (c: Claim, holder: string): DomainError => {
+  const cls = c.kind === 'port-address' || c.kind === 'portgroup-address' ? 'MACAlreadyExists'
+    : c.kind === 'node-instance' ? 'InstanceAssociated'
+    : c.kind === 'allocation-name' ? 'AllocationDuplicateName'
+    : c.kind === 'deploytemplate-name' ? 'DeployTemplateDuplicateName'
+    : c.kind === 'portgroup-name' ? 'PortgroupDuplicateName'
+    : 'DuplicateName';
+  const messages: Record<string, string> = {
+    'node-name': `A node with name ${c.value} already exists.`,
+    'port-address': `A port with MAC address ${c.value} already exists.`,
+    'portgroup-address': `A port with MAC address ${c.value} already exists.`,
+    'portgroup-name': `A portgroup with name ${c.value} already exists.`,
+    'node-instance': `Instance ${c.value} is already associated with a node, it cannot be associated with this other node ${holder.replace(/^node-/, '')}`,
+    'allocation-name': `Allocation with name ${c.value} already exists.`,
+    'deploytemplate-name': `A deploy template with name ${c.value} already exists.`,
+  };
+  return domainError(cls, messages[c.kind] ?? `${c.kind} ${c.value} already exists.`);
+};
+
+export const handleCommand = async <C, Ev, S>(
+  binding: AggregateBinding<C, Ev, S>,
+  stream: string,
+  envelope: CommandEnvelope<C>,
+  options: HandleOptions<S>,
+): Promise<E.Either<DomainError, Handled<S>>> => {
+  const { store } = options;
+  const now = options.now ?? (() => new Date());
+  const maxAttempts = options.maxAttempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await loadAggregate(store, binding, stream);
+    const already = loaded.events.filter((e) => e.metadata.commandId === envelope.commandId);
+    if (already.length > 0) {
+      return E.right({ state: loaded.state, events: already, position: already.at(-1)?.position, revision: loaded.revision, duplicate: true });
+    }
+    const decided = binding.decider.decide(envelope.command, loaded.state);
+    if (E.isLeft(decided)) return decided;
+    const newEvents = decided.right;
+    if (newEvents.length === 0) {
+      return E.right({ state: loaded.state, events: [], position: undefined, revision: loaded.revision, duplicate: false });
+    }
+    const guardError = options.guard ? await options.guard(loaded.state) : undefined;
+    if (guardError) return E.left(guardError);
+
+    const next = newEvents.reduce(binding.decider.evolve, loaded.state);
+    const metadata: EventMetadata = {
+      correlationId: envelope.correlationId ?? envelope.commandId,
+      causationId: envelope.causationId ?? envelope.commandId,
+      actor: envelope.actor,
+      timestamp: now().toISOString(),
+      commandId: envelope.commandId,
+    };
+    const claims = binding.uniqueValues
+      ? diffClaims(binding.uniqueValues(loaded.state), binding.uniqueValues(next))
+      : { acquire: [], release: [] };
+    const claimCtx = {
+      store,
+      owner: stream,
+      commandId: envelope.commandId,
+      metadata,
+      ownerHolds: options.ownerHolds ?? (async () => false),
+      now: () => now().getTime(),
+    };
+    if (claims.acquire.length > 0) {
+      const got = await acquireClaims(claimCtx, claims.acquire);
+      if (!got.ok) return E.left(duplicateName(got.claim, got.holder));
+    }
+    const expected: ExpectedRevision = loaded.revision === undefined ? 'no_stream' : loaded.revision;
+    try {
+      const result = await store.append(
+        stream,
+        newEvents.map((ev, i) => ({ id: eventIdFor(envelope.commandId, i), ...binding.encode(ev), metadata })),
+        expected,
+      );
+      if (claims.release.length > 0) await releaseClaims(claimCtx, claims.release);
+      return E.right({ state: next, events: newEvents.map(binding.encode), position: result.position, revision: result.nextExpectedRevision, duplicate: false });
+    } catch (e) {
+      // Give back what we took, unless the owner stream now holds it anyway (a concurrent
+      // command on the same aggregate won with the same value).
+      const stillNeeded = await Promise.all(claims.acquire.map((c) => claimCtx.ownerHolds(stream, c)));
+      await releaseClaims(claimCtx, claims.acquire.filter((_, i) => !stillNeeded[i]));
+      if (!isWrongExpectedRevision(e)) throw e;
+      if (attempt >= maxAttempts) {
+        return E.left(domainError('ConcurrentWrite', `Stream ${stream} was changed by another writer ${attempt} times in a row; retry the request.`));
+      }
+    }
+  }
+};

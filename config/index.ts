@@ -1,0 +1,36 @@
+// ironlog's configuration, read once from the environment (see ../shared/conventions.md).
+// One typed object; each part of the system reads only its own section. Others extend this
+// file with their sections; keep every default here so `loadConfig()` is the single source.
+
+import * as path from 'node:path';
+
+export interface StoreConfig {
+  /** absolute data directory: the embedded event store file, read models, generated keys */
+  dataDir: string;
+  /** `esdb://…` selects the EventStoreDB adapter; undefined = the embedded SQLite store */
+  eventstoreUrl: string | undefined;
+}
+
+export interface ProjectionsConfig {
+  /** the read-model database: `<dataDir>/readmodels.sqlite` */
+  readModelsPath: string;
+}
+
+export interface IronlogConfig {
+  store: StoreConfig;
+  projections: ProjectionsConfig;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+export const readModelsFile = 'readmodels.sqlite';
+
+export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()): IronlogConfig => {
+  const dataDir = path.resolve(cwd, nonEmpty(env.IRONLOG_DATA_DIR) ?? './data');
+  return {
+    store: { dataDir, eventstoreUrl: nonEmpty(env.EVENTSTORE_URL) },
+    projections: { readModelsPath: path.join(dataDir, readModelsFile) },
+  };
+};

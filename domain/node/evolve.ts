@@ -1,0 +1,176 @@
+// The node's state is the fold of its events. evolve is total: an event that makes no sense
+// for the state (it cannot happen after decide) leaves the state as it is.
+
+import type { Dict } from '../codecs.ts';
+import { ProvisionStates as S, type ProvisionState } from '../provision/states.ts';
+import type { NodeEvent } from './events.ts';
+import type { Node } from './node.ts';
+
+export type NodeState =
+  | { status: 'absent' }
+  | { status: 'present'; node: Node }
+  /** deleted nodes are gone for every command; a create may reuse the UUID */
+  | { status: 'deleted'; uuid: string };
+
+export const initialNodeState = (): NodeState => ({ status: 'absent' });
+
+const CLEAN_FAMILY: ReadonlySet<ProvisionState> = new Set([S.CLEANING, S.CLEANWAIT]);
+const DEPLOY_FAMILY: ReadonlySet<ProvisionState> = new Set([S.DEPLOYING, S.DEPLOYWAIT]);
+
+const without = (d: Dict, keys: readonly string[]): Dict =>
+  Object.fromEntries(Object.entries(d).filter(([k]) => !keys.includes(k)));
+
+const evolveNode = (n: Node, event: NodeEvent): Node => {
+  switch (event.type) {
+    case 'NodeCreated':
+    case 'NodeDeleted':
+      return n;
+    case 'NodeUpdated': {
+      const c = event.data.changes;
+      const next: Node = { ...n, ...c, updated_at: event.data.at };
+      if (c.maintenance === false) {
+        next.maintenance_reason = null;
+        next.fault = null;
+      }
+      return next;
+    }
+    case 'NodeInternalUpdated':
+      return { ...n, ...event.data.changes, updated_at: event.data.at };
+    case 'ProvisionActionRequested':
+      return n;
+    case 'ProvisionStateChanged': {
+      const { from, to, event: fsmEvent, target, at } = event.data;
+      const next: Node = {
+        ...n,
+        provision_state: to,
+        target_provision_state: target,
+        provision_updated_at: at,
+        updated_at: at,
+      };
+      if (event.data.last_error !== undefined) next.last_error = event.data.last_error;
+      if (to === S.INSPECTING && from !== S.INSPECTWAIT) {
+        next.inspection_started_at = at;
+        next.inspection_finished_at = null;
+      }
+      if ((from === S.INSPECTING || from === S.INSPECTWAIT) && fsmEvent === 'done') next.inspection_finished_at = at;
+      // adoption failure forgets the power state it could not confirm (§4.3)
+      if (from === S.ADOPTING && fsmEvent === 'fail') next.power_state = null;
+      if (CLEAN_FAMILY.has(from) && !CLEAN_FAMILY.has(to)) next.clean_step = {};
+      if (DEPLOY_FAMILY.has(from) && !DEPLOY_FAMILY.has(to)) next.deploy_step = {};
+      return next;
+    }
+    case 'CleanAbortDeferred':
+      return { ...n, clean_step: { ...n.clean_step, abort_after: true }, updated_at: event.data.at };
+    case 'PowerStateChangeRequested':
+      return { ...n, target_power_state: event.data.target_power_state, last_error: null, updated_at: event.data.at };
+    case 'PowerStateChanged':
+      return { ...n, power_state: event.data.power_state, target_power_state: null, updated_at: event.data.at };
+    case 'PowerStateChangeFailed':
+      return { ...n, last_error: event.data.error, target_power_state: null, updated_at: event.data.at };
+    case 'PowerStateObserved':
+      return { ...n, power_state: event.data.power_state, updated_at: event.data.at };
+    case 'MaintenanceSet': {
+      const next: Node = { ...n, maintenance: true, maintenance_reason: event.data.reason, updated_at: event.data.at };
+      if (event.data.fault !== undefined) next.fault = event.data.fault;
+      return next;
+    }
+    case 'MaintenanceCleared':
+      return { ...n, maintenance: false, maintenance_reason: null, fault: null, updated_at: event.data.at };
+    case 'NodeReserved':
+      return { ...n, reservation: event.data.host, reservation_epoch: event.data.ring_epoch };
+    case 'NodeReleased':
+      return { ...n, reservation: null, reservation_epoch: null };
+    case 'TraitsSet':
+      return { ...n, traits: [...event.data.traits], updated_at: event.data.at };
+    case 'TraitAdded':
+      return n.traits.includes(event.data.trait)
+        ? n
+        : { ...n, traits: [...n.traits, event.data.trait], updated_at: event.data.at };
+    case 'TraitRemoved':
+      return { ...n, traits: n.traits.filter((x) => x !== event.data.trait), updated_at: event.data.at };
+    case 'VifAttached':
+      return { ...n, vifs: [...n.vifs.filter((v) => v.id !== event.data.vif.id), event.data.vif], updated_at: event.data.at };
+    case 'VifDetached':
+      return { ...n, vifs: n.vifs.filter((v) => v.id !== event.data.vif_id), updated_at: event.data.at };
+    case 'ConsoleSet':
+      return { ...n, console_enabled: event.data.enabled, updated_at: event.data.at };
+    case 'BootModeChangeRequested':
+      return n;
+    case 'BootModeChanged': {
+      const next: Node = { ...n, updated_at: event.data.at };
+      if (event.data.boot_mode !== undefined) next.boot_mode = event.data.boot_mode;
+      if (event.data.secure_boot !== undefined) next.secure_boot = event.data.secure_boot;
+      return next;
+    }
+    case 'TargetRaidConfigSet':
+      return { ...n, target_raid_config: event.data.target_raid_config, updated_at: event.data.at };
+    case 'DriverInternalInfoUpdated':
+      return {
+        ...n,
+        driver_internal_info: { ...without(n.driver_internal_info, event.data.unset), ...event.data.set },
+        updated_at: event.data.at,
+      };
+    case 'AgentTokenIssued':
+      return {
+        ...n,
+        driver_internal_info: {
+          ...n.driver_internal_info,
+          agent_secret_token: event.data.token,
+          agent_secret_token_pregenerated: event.data.pregenerated,
+        },
+        updated_at: event.data.at,
+      };
+    case 'AgentTokenCleared':
+      return {
+        ...n,
+        driver_internal_info: without(n.driver_internal_info, [
+          'agent_secret_token',
+          'agent_secret_token_pregenerated',
+          'agent_url',
+          'agent_verify_ca',
+        ]),
+        updated_at: event.data.at,
+      };
+    case 'AgentHeartbeatRecorded': {
+      const d = event.data;
+      const dii: Dict = { ...n.driver_internal_info, agent_url: d.agent_url, agent_last_heartbeat: d.at };
+      if (d.agent_version !== undefined) dii.agent_version = d.agent_version;
+      if (d.agent_verify_ca !== undefined) dii.agent_verify_ca = d.agent_verify_ca;
+      return { ...n, driver_internal_info: dii, updated_at: d.at };
+    }
+    case 'StepsPlanned':
+      return {
+        ...n,
+        driver_internal_info: {
+          ...n.driver_internal_info,
+          [`${event.data.kind}_steps`]: event.data.steps,
+          [`${event.data.kind}_step_index`]: null,
+        },
+        updated_at: event.data.at,
+      };
+    case 'StepStarted': {
+      const next: Node = {
+        ...n,
+        driver_internal_info: { ...n.driver_internal_info, [`${event.data.kind}_step_index`]: event.data.index },
+        updated_at: event.data.at,
+      };
+      if (event.data.kind === 'clean') next.clean_step = { ...event.data.step };
+      else next.deploy_step = { ...event.data.step };
+      return next;
+    }
+    case 'StepCompleted':
+      return event.data.kind === 'clean'
+        ? { ...n, clean_step: {}, updated_at: event.data.at }
+        : { ...n, deploy_step: {}, updated_at: event.data.at };
+    case 'NodeHistoryRecorded':
+      // history is its own read model (GET /nodes/{node}/history); the node does not change
+      return n;
+  }
+};
+
+export const evolveNodeState = (state: NodeState, event: NodeEvent): NodeState => {
+  if (event.type === 'NodeCreated') return { status: 'present', node: event.data.node };
+  if (state.status !== 'present') return state;
+  if (event.type === 'NodeDeleted') return { status: 'deleted', uuid: state.node.uuid };
+  return { status: 'present', node: evolveNode(state.node, event) };
+};

@@ -1,0 +1,645 @@
+// The embedded event store: one SQLite file (better-sqlite3, synchronous API) in WAL mode, shared
+// by every ironlog process on the machine.
+//
+// Why it is correct across processes: SQLite serialises writers (BEGIN IMMEDIATE takes the write
+// lock before we read the stream's revision), and `position` is the table's rowid, assigned as
+// max+1 inside that locked transaction. So positions are committed in increasing order and a reader
+// never sees a gap that is filled later: "after position P" is a safe checkpoint.
+//
+// Durability: WAL with synchronous=NORMAL by default. A commit is in the WAL file (the OS page
+// cache) before append() resolves, so it survives the writing process being killed (SIGKILL, crash);
+// an OS crash or power cut may lose the last commits but never corrupts the file. Set
+// IRONLOG_SQLITE_SYNCHRONOUS=FULL (fsync per commit) to survive power loss, at a large cost in
+// appends per second.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { CorruptStoredEvent, DuplicateEventId, StoreUnavailable, WrongExpectedRevision } from './errors.ts';
+import type {
+  AppendResult,
+  BatchHandler,
+  EventData,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamMetadata,
+  SubscribeOptions,
+  Subscription,
+} from './port.ts';
+
+export type SynchronousLevel = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+
+export interface SqliteEventStoreOptions {
+  /** the database file; its directory is created if missing */
+  path: string;
+  /** how long a write waits for another connection's lock before StoreUnavailable (ms) */
+  busyTimeoutMs?: number;
+  /** SQLite `synchronous` level; default NORMAL (see the file comment) */
+  synchronous?: SynchronousLevel;
+  /** how often live subscriptions look for other processes' appends (ms) */
+  pollIntervalMs?: number;
+  /** events read per query by subscriptions */
+  batchSize?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_POLL_INTERVAL_MS = 10;
+const DEFAULT_BATCH_SIZE = 5_000;
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position  INTEGER PRIMARY KEY,
+  stream_id TEXT    NOT NULL,
+  revision  INTEGER NOT NULL,
+  event_id  TEXT    NOT NULL UNIQUE,
+  type      TEXT    NOT NULL,
+  data      TEXT    NOT NULL,
+  metadata  TEXT    NOT NULL,
+  created   INTEGER NOT NULL,
+  UNIQUE (stream_id, revision)
+);
+CREATE TABLE IF NOT EXISTS stream_metadata (
+  stream_id TEXT PRIMARY KEY,
+  metadata  TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, created';
+
+/** A row as better-sqlite3 returns it in raw mode, in COLUMNS order. */
+type Row = [number, string, number, string, string, string, string, number];
+
+const envSynchronous = (): SynchronousLevel | undefined => {
+  const v = process.env.IRONLOG_SQLITE_SYNCHRONOUS?.trim().toUpperCase();
+  if (!v) return undefined;
+  if (v === 'OFF' || v === 'NORMAL' || v === 'FULL' || v === 'EXTRA') return v;
+  throw new Error(`IRONLOG_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not "${v}"`);
+};
+
+const envBusyTimeout = (): number | undefined => {
+  const v = process.env.IRONLOG_SQLITE_BUSY_TIMEOUT_MS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`IRONLOG_SQLITE_BUSY_TIMEOUT_MS must be a non-negative integer, not "${v}"`);
+  return n;
+};
+
+const errorCode = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const isPortError = (e: unknown): boolean =>
+  e instanceof WrongExpectedRevision || e instanceof DuplicateEventId || e instanceof CorruptStoredEvent || e instanceof StoreUnavailable;
+
+/** Turns SQLite's failures into the port's: anything about the file or its locks is StoreUnavailable. */
+const translate = (e: unknown, path: string, doing: string): Error => {
+  if (isPortError(e)) return e as Error;
+  const code = errorCode(e);
+  if (code === 'SQLITE_BUSY' || code?.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code?.startsWith('SQLITE_LOCKED_')) {
+    return new StoreUnavailable(`event store ${path} is locked by another connection (${doing} gave up after the busy timeout): ${message(e)}`, e);
+  }
+  if (code?.startsWith('SQLITE_')) {
+    return new StoreUnavailable(`event store ${path} failed while ${doing}: ${code}: ${message(e)}`, e);
+  }
+  if (e instanceof TypeError && /database connection is not open/i.test(message(e))) {
+    return new StoreUnavailable(`event store ${path} is closed`, e);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+};
+
+const parseJson = (text: unknown, streamId: string, revision: number, what: string): unknown => {
+  if (typeof text !== 'string') throw new CorruptStoredEvent(streamId, BigInt(revision), `${what} is not text (${typeof text})`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CorruptStoredEvent(streamId, BigInt(revision), `${what} is not valid JSON: ${message(e)}`);
+  }
+};
+
+const toRecorded = (r: Row): RecordedEvent => {
+  const streamId = r[1];
+  const revision = r[2];
+  const data = parseJson(r[5], streamId, revision, 'data');
+  const metadata = parseJson(r[6], streamId, revision, 'metadata');
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new CorruptStoredEvent(streamId, BigInt(revision), 'metadata is not a JSON object');
+  }
+  return {
+    streamId,
+    revision: BigInt(revision),
+    position: BigInt(r[0]),
+    id: r[3],
+    type: r[4],
+    data,
+    metadata: metadata as EventMetadata,
+    created: new Date(r[7]),
+  };
+};
+
+const expectedMatches = (expected: ExpectedRevision, current: number): boolean => {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return current === -1;
+  if (expected === 'stream_exists') return current >= 0;
+  return BigInt(current) === expected;
+};
+
+/** Positions and revisions are SQLite integers read as JS numbers: exact up to 2^53. */
+const toNumber = (v: bigint, what: string): number => {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} ${v} is out of range`);
+  return Number(v);
+};
+
+// Stores in this process that share a file: an append through one wakes the others' subscribers
+// at once (other processes are seen by polling PRAGMA data_version).
+const storesByFile = new Map<string, Set<SqliteEventStore>>();
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+export class SqliteEventStore implements EventStore {
+  readonly name = 'sqlite';
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private closed = false;
+
+  private readonly sBegin: Stmt;
+  private readonly sCommit: Stmt;
+  private readonly sRollback: Stmt;
+  private readonly sMaxRevision: Stmt;
+  private readonly sInsert: Stmt;
+  private readonly sById: Stmt;
+  private readonly sLastInStream: Stmt;
+  private readonly sHead: Stmt;
+  private readonly sDataVersion: Stmt;
+  private readonly sStreamFwd: Stmt;
+  private readonly sStreamBwd: Stmt;
+  private readonly sGetMeta: Stmt;
+  private readonly sSetMeta: Stmt;
+  private readonly allStmts = new Map<string, Stmt>();
+
+  private readonly subscriptions = new Set<SqliteSubscription>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private lastDataVersion = 0;
+
+  constructor(options: SqliteEventStoreOptions) {
+    this.path = resolvePath(options.path);
+    const busyTimeoutMs = options.busyTimeoutMs ?? envBusyTimeout() ?? DEFAULT_BUSY_TIMEOUT_MS;
+    const synchronous = options.synchronous ?? envSynchronous() ?? 'NORMAL';
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+    } catch (e) {
+      throw new StoreUnavailable(`cannot create the directory of event store ${this.path}: ${message(e)}`, e);
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.path, { timeout: busyTimeoutMs });
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch ${this.path} to WAL (journal_mode is ${String(mode)})`);
+      db.pragma(`synchronous = ${synchronous}`);
+      db.pragma('cache_size = -65536'); // 64 MiB: the event_id index is random-access
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version === 0) {
+        db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      } else if (version !== SCHEMA_VERSION) {
+        throw new Error(`${this.path} has schema version ${version}; this ironlog knows version ${SCHEMA_VERSION}`);
+      }
+    } catch (e) {
+      try {
+        if (db?.inTransaction) db.exec('ROLLBACK');
+        db?.close();
+      } catch {
+        /* the original failure is the one worth reporting */
+      }
+      throw new StoreUnavailable(`cannot open event store ${this.path}: ${errorCode(e) ? `${errorCode(e)}: ` : ''}${message(e)}`, e);
+    }
+    this.db = db;
+
+    this.sBegin = db.prepare('BEGIN IMMEDIATE');
+    this.sCommit = db.prepare('COMMIT');
+    this.sRollback = db.prepare('ROLLBACK');
+    this.sMaxRevision = db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck();
+    this.sInsert = db.prepare(
+      'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.sById = db.prepare('SELECT stream_id, revision, position FROM events WHERE event_id = ?').raw();
+    this.sLastInStream = db.prepare('SELECT revision, position FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1').raw();
+    this.sHead = db.prepare('SELECT max(position) FROM events').pluck();
+    this.sDataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.sStreamFwd = db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw();
+    this.sStreamBwd = db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw();
+    this.sGetMeta = db.prepare('SELECT metadata FROM stream_metadata WHERE stream_id = ?').pluck();
+    this.sSetMeta = db.prepare(
+      'INSERT INTO stream_metadata (stream_id, metadata) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET metadata = excluded.metadata',
+    );
+    this.lastDataVersion = this.sDataVersion.get() as number;
+
+    let peers = storesByFile.get(this.path);
+    if (!peers) storesByFile.set(this.path, (peers = new Set()));
+    peers.add(this);
+  }
+
+  // ---- append ---------------------------------------------------------------------------------
+
+  async append(streamId: string, events: EventData[], expected: ExpectedRevision): Promise<AppendResult> {
+    return this.appendSync(streamId, events, expected);
+  }
+
+  /** The synchronous core of append (also what the benchmarks measure). */
+  appendSync(streamId: string, events: EventData[], expected: ExpectedRevision): AppendResult {
+    this.assertOpen();
+    let result: AppendResult;
+    try {
+      this.sBegin.run();
+      try {
+        result = this.appendInTransaction(streamId, events, expected);
+        this.sCommit.run();
+      } catch (e) {
+        if (this.db.inTransaction) this.sRollback.run();
+        throw e;
+      }
+    } catch (e) {
+      if (errorCode(e) === 'SQLITE_CONSTRAINT_UNIQUE' && /event_id/.test(message(e))) {
+        return this.retriedAppend(streamId, events, expected);
+      }
+      throw translate(e, this.path, `appending to ${streamId}`);
+    }
+    if (events.length > 0) this.notifyPeers();
+    return result;
+  }
+
+  private appendInTransaction(streamId: string, events: EventData[], expected: ExpectedRevision): AppendResult {
+    const max = this.sMaxRevision.get(streamId) as number | null;
+    const current = max ?? -1;
+    if (!expectedMatches(expected, current)) {
+      // A retry of an append that succeeded finds the stream moved on: recognise it by its ids.
+      if (events.length > 0 && this.sById.get(events[0]!.id) !== undefined) throw uniqueEventIdMarker;
+      throw new WrongExpectedRevision(streamId, expected, max === null ? 'no_stream' : BigInt(max));
+    }
+    if (events.length === 0) {
+      const last = this.sLastInStream.get(streamId) as [number, number] | undefined;
+      return { nextExpectedRevision: BigInt(current), position: BigInt(last?.[1] ?? 0) };
+    }
+    const now = Date.now();
+    let revision = current;
+    let position: number | bigint = 0;
+    for (const e of events) {
+      revision++;
+      const info = this.sInsert.run(
+        streamId,
+        revision,
+        e.id,
+        e.type,
+        JSON.stringify(e.data) ?? 'null',
+        JSON.stringify(e.metadata),
+        now,
+      );
+      position = info.lastInsertRowid;
+    }
+    return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
+  }
+
+  /**
+   * Some event id of the append is already stored. If all of them are, consecutively and in order,
+   * in this stream, the append is a retry of one that succeeded: return its original result and
+   * write nothing (as EventStoreDB does). Anything else is an error.
+   */
+  private retriedAppend(streamId: string, events: EventData[], expected: ExpectedRevision): AppendResult {
+    void expected; // a retry is recognised by its ids alone: its expected revision is stale by now
+    let rows: ([string, number, number] | undefined)[];
+    try {
+      rows = events.map((e) => this.sById.get(e.id) as [string, number, number] | undefined);
+    } catch (e) {
+      throw translate(e, this.path, `checking event ids of an append to ${streamId}`);
+    }
+    const storedAt = rows.findIndex((r) => r !== undefined);
+    if (storedAt === -1) {
+      const seen = new Set<string>();
+      const twice = events.find((e) => (seen.has(e.id) ? true : (seen.add(e.id), false)));
+      throw new DuplicateEventId(streamId, twice?.id ?? events[0]!.id, 'the same id appears twice in one append');
+    }
+    const missing = rows.findIndex((r) => r === undefined);
+    if (missing !== -1) {
+      throw new DuplicateEventId(streamId, events[storedAt]!.id, `only some of the ${events.length} ids are already stored (not a retry)`);
+    }
+    const first = rows[0]!;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row[0] !== streamId) throw new DuplicateEventId(streamId, events[i]!.id, `the id is already stored in stream "${row[0]}"`);
+      if (row[1] !== first[1] + i) throw new DuplicateEventId(streamId, events[i]!.id, 'the ids are stored, but not consecutively in this order');
+    }
+    const last = rows[rows.length - 1]!;
+    return { nextExpectedRevision: BigInt(last[1]), position: BigInt(last[2]) };
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const backwards = options.direction === 'backwards';
+    const limit = options.maxCount === undefined ? -1 : Math.max(0, options.maxCount);
+    if (limit === 0) return [];
+    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+    let rows: Row[];
+    try {
+      if (backwards) {
+        if (from === 'start') rows = this.sStreamBwd.all(streamId, 0, limit) as Row[];
+        else if (from === 'end') rows = this.sStreamBwd.all(streamId, Number.MAX_SAFE_INTEGER, limit) as Row[];
+        else rows = from < 0n ? [] : (this.sStreamBwd.all(streamId, toNumber(from, 'revision'), limit) as Row[]);
+      } else {
+        if (from === 'end') return [];
+        const r = from === 'start' ? 0 : from < 0n ? 0 : toNumber(from, 'revision');
+        rows = this.sStreamFwd.all(streamId, r, limit) as Row[];
+      }
+    } catch (e) {
+      throw translate(e, this.path, `reading ${streamId}`);
+    }
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const after = options.after === undefined || options.after === 'start' ? 0 : toNumber(options.after, 'position');
+    const limit = options.maxCount === undefined ? -1 : Math.max(0, options.maxCount);
+    if (limit === 0) return [];
+    return this.readRows(after, Number.MAX_SAFE_INTEGER, options.streamPrefixes, limit).map(toRecorded);
+  }
+
+  /** Raw rows in (after, upTo], optionally only of some streams. */
+  readRows(after: number, upTo: number, prefixes: string[] | undefined, limit: number): Row[] {
+    const n = prefixes?.length ?? 0;
+    const key = String(n);
+    let stmt = this.allStmts.get(key);
+    if (!stmt) {
+      // instr(..) = 1 is "starts with", exact for any characters (LIKE and GLOB have wildcards).
+      const filter = n === 0 ? '' : ` AND (${Array.from({ length: n }, () => 'instr(stream_id, ?) = 1').join(' OR ')})`;
+      stmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${filter} ORDER BY position LIMIT ?`).raw();
+      this.allStmts.set(key, stmt);
+    }
+    try {
+      return (n === 0 ? stmt.all(after, upTo, limit) : stmt.all(after, upTo, ...prefixes!, limit)) as Row[];
+    } catch (e) {
+      throw translate(e, this.path, 'reading $all');
+    }
+  }
+
+  async headPosition(): Promise<bigint | 'start'> {
+    this.assertOpen();
+    const head = this.headSync();
+    return head === 0 ? 'start' : BigInt(head);
+  }
+
+  headSync(): number {
+    try {
+      return (this.sHead.get() as number | null) ?? 0;
+    } catch (e) {
+      throw translate(e, this.path, 'reading the head position');
+    }
+  }
+
+  // ---- subscriptions --------------------------------------------------------------------------
+
+  subscribeToAll(options: SubscribeOptions, handler: BatchHandler): Subscription {
+    this.assertOpen();
+    let start: number;
+    if (options.after === undefined || options.after === 'start') start = 0;
+    else if (options.after === 'end') start = this.headSync();
+    else start = toNumber(options.after, 'position');
+    const sub = new SqliteSubscription(this, start, options, handler, this.batchSize);
+    this.subscriptions.add(sub);
+    this.ensurePolling();
+    sub.start();
+    return sub;
+  }
+
+  /** @internal */
+  forget(sub: SqliteSubscription): void {
+    this.subscriptions.delete(sub);
+    if (this.subscriptions.size === 0 && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  private ensurePolling(): void {
+    if (this.pollTimer) return;
+    // Another process's commit changes this connection's data_version: a cheap way to notice it.
+    this.pollTimer = setInterval(() => {
+      if (this.closed) return;
+      let v: number;
+      try {
+        v = this.sDataVersion.get() as number;
+      } catch {
+        return;
+      }
+      if (v !== this.lastDataVersion) {
+        this.lastDataVersion = v;
+        this.wakeSubscriptions();
+      }
+    }, this.pollIntervalMs);
+  }
+
+  private wakeSubscriptions(): void {
+    for (const s of this.subscriptions) s.wake();
+  }
+
+  private notifyPeers(): void {
+    const peers = storesByFile.get(this.path);
+    if (!peers) return;
+    for (const p of peers) p.wakeSubscriptions();
+  }
+
+  // ---- stream metadata ------------------------------------------------------------------------
+
+  async getStreamMetadata(streamId: string): Promise<StreamMetadata | undefined> {
+    this.assertOpen();
+    let text: string | undefined;
+    try {
+      text = this.sGetMeta.get(streamId) as string | undefined;
+    } catch (e) {
+      throw translate(e, this.path, `reading the metadata of ${streamId}`);
+    }
+    if (text === undefined) return undefined;
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new CorruptStoredEvent(`$$${streamId}`, 0n, `stream metadata is not valid JSON: ${message(e)}`);
+    }
+    const out: StreamMetadata = {};
+    if (typeof raw.maxCount === 'number') out.maxCount = raw.maxCount;
+    if (typeof raw.maxAge === 'number') out.maxAge = raw.maxAge;
+    if (typeof raw.truncateBefore === 'string') out.truncateBefore = BigInt(raw.truncateBefore);
+    if (typeof raw.custom === 'object' && raw.custom !== null) out.custom = raw.custom as Record<string, unknown>;
+    return out;
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    this.assertOpen();
+    const raw = {
+      ...(metadata.maxCount !== undefined ? { maxCount: metadata.maxCount } : {}),
+      ...(metadata.maxAge !== undefined ? { maxAge: metadata.maxAge } : {}),
+      ...(metadata.truncateBefore !== undefined ? { truncateBefore: metadata.truncateBefore.toString() } : {}),
+      ...(metadata.custom !== undefined ? { custom: metadata.custom } : {}),
+    };
+    try {
+      this.sSetMeta.run(streamId, JSON.stringify(raw));
+    } catch (e) {
+      throw translate(e, this.path, `writing the metadata of ${streamId}`);
+    }
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    storesByFile.get(this.path)?.delete(this);
+    if (storesByFile.get(this.path)?.size === 0) storesByFile.delete(this.path);
+    this.db.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailable(`event store ${this.path} is closed`);
+  }
+}
+
+/** Thrown inside the transaction to leave it and run the retry analysis outside. */
+const uniqueEventIdMarker = Object.assign(new Error('event_id already stored'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+
+/**
+ * Catch-up then live, in one loop: read the next batch after the cursor; deliver it; when a read
+ * comes back short the subscription has caught up and waits to be woken (own append, a peer
+ * store's append in this process, or the data_version poll seeing another process's commit).
+ */
+class SqliteSubscription implements Subscription {
+  readonly caughtUp: Promise<void>;
+  private resolveCaughtUp!: () => void;
+  private rejectCaughtUp!: (e: Error) => void;
+  private isCaughtUp = false;
+  /** scanned up to here (with a filter this runs ahead of the last delivered event) */
+  private cursor: number;
+  private delivered: bigint | 'start';
+  private stopped = false;
+  private inHandler = false;
+  private woken = false;
+  private waiter: (() => void) | undefined;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    start: number,
+    private readonly options: SubscribeOptions,
+    private readonly handler: BatchHandler,
+    private readonly batchSize: number,
+  ) {
+    this.cursor = start;
+    this.delivered = start === 0 ? 'start' : BigInt(start);
+    this.caughtUp = new Promise<void>((res, rej) => {
+      this.resolveCaughtUp = res;
+      this.rejectCaughtUp = rej;
+    });
+    this.caughtUp.catch(() => {
+      /* awaited or not, a failed subscription also reports through onError */
+    });
+  }
+
+  lastPosition = (): bigint | 'start' => this.delivered;
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  wake(): void {
+    this.woken = true;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.store.forget(this);
+      if (!this.isCaughtUp) this.rejectCaughtUp(new Error('subscription stopped before it caught up'));
+      this.wake();
+    }
+    // From inside the handler, waiting for the loop would wait for ourselves.
+    if (!this.inHandler) await this.done;
+  }
+
+  private async run(): Promise<void> {
+    const prefixes = this.options.streamPrefixes?.length ? this.options.streamPrefixes : undefined;
+    try {
+      while (!this.stopped) {
+        this.woken = false;
+        const head = this.store.headSync();
+        const rows = head > this.cursor ? this.store.readRows(this.cursor, head, prefixes, this.batchSize) : [];
+        const full = rows.length === this.batchSize;
+        // Events before a corrupt one are still delivered (so a checkpoint can reach it); then the
+        // subscription stops on it: a corrupt event is never skipped.
+        let corrupt: unknown;
+        const events: RecordedEvent[] = [];
+        for (const row of rows) {
+          try {
+            events.push(toRecorded(row));
+          } catch (e) {
+            corrupt = e;
+            break;
+          }
+        }
+        if (events.length > 0) {
+          this.inHandler = true;
+          try {
+            await this.handler(events);
+          } finally {
+            this.inHandler = false;
+          }
+          this.delivered = events[events.length - 1]!.position;
+        }
+        if (corrupt !== undefined) throw corrupt;
+        this.cursor = full ? rows[rows.length - 1]![0] : Math.max(this.cursor, head);
+        if (this.stopped) break;
+        if (full) {
+          // let timers and I/O run between batches of a long catch-up
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        if (!this.isCaughtUp) {
+          this.isCaughtUp = true;
+          this.resolveCaughtUp();
+          this.options.onCaughtUp?.();
+          continue; // something may have arrived while onCaughtUp ran
+        }
+        if (!this.woken) await new Promise<void>((r) => (this.waiter = r));
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const wasStopped = this.stopped;
+      this.stopped = true;
+      this.store.forget(this);
+      if (!this.isCaughtUp) this.rejectCaughtUp(err);
+      if (wasStopped) return;
+      if (this.options.onError) this.options.onError(err);
+      else process.stderr.write(`event store subscription failed: ${err.stack ?? err.message}\n`);
+    }
+  }
+}
+
+export const openSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEventStore => new SqliteEventStore(options);

@@ -1,0 +1,19 @@
+// The two things the projector needs from the domain: decode a stored event (the domain's own
+// codec; an unknown or malformed event is an error, never skipped) and each aggregate kind's
+// initial state and evolve. Tests plug in a tiny fake; production binds domain/index.ts.
+
+import type { SourceKind } from './sources.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+
+export type Decoded = { ok: true; event: unknown } | { ok: false; reason: string };
+
+export interface Fold {
+  initialState: () => unknown;
+  evolve: (state: unknown, event: unknown) => unknown;
+}
+
+export interface ProjectionDomain {
+  decode: (rec: RecordedEvent) => Decoded;
+  /** undefined when the domain has no aggregate of that kind (its streams are not read) */
+  foldFor: (kind: SourceKind) => Fold | undefined;
+}

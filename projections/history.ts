@@ -1,0 +1,202 @@
+// Per-node history, two views of the same log:
+//  - Ironic's node-history records (§3.9: uuid, created_at, severity, event, event_type, conductor,
+//    user), produced by the domain's events (the binding says which events carry one);
+//  - our full event timeline: every event of the node's stream with type, revision, position,
+//    actor, correlation id, causation id and time.
+// The timeline is stored in chunks (one row per node per flush, entries as compact JSON arrays):
+// a million events become a few thousand rows, which keeps rebuilds fast. Node names are kept
+// for every node ever seen, so `ironlog history <name>` works after a node is deleted.
+
+import type Database from 'better-sqlite3';
+import type { Change, ModelWriter, ProjectionModel } from './model.ts';
+
+export interface NodeHistoryRecord {
+  uuid: string;
+  created_at: string;
+  severity: 'ERROR' | 'INFO';
+  event: string;
+  event_type: string;
+  conductor: string | null;
+  user: string | null;
+}
+
+export interface TimelineEntry {
+  type: string;
+  revision: bigint;
+  position: bigint;
+  actor: string;
+  correlationId: string;
+  causationId: string;
+  time: string;
+}
+
+/** What the history model needs to know about the domain's node state and events. */
+export interface HistoryBinding {
+  /** the node's name; undefined when the state has none to tell (a deleted node keeps its last) */
+  nameOf: (state: unknown) => string | null | undefined;
+  /** the Ironic history records an event adds (none for most events) */
+  recordsOf: (change: Change) => readonly NodeHistoryRecord[];
+}
+
+const ddl = [
+  'CREATE TABLE history_timeline (node_uuid TEXT NOT NULL, first_position INTEGER NOT NULL, entries TEXT NOT NULL, PRIMARY KEY (node_uuid, first_position)) WITHOUT ROWID',
+  'CREATE TABLE node_history (uuid TEXT PRIMARY KEY, node_uuid TEXT NOT NULL, position INTEGER NOT NULL, created_at TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, event_type TEXT NOT NULL, conductor TEXT, user TEXT)',
+  'CREATE INDEX node_history_node ON node_history (node_uuid, position)',
+  'CREATE TABLE history_nodes (node_uuid TEXT PRIMARY KEY, name TEXT, last_position INTEGER NOT NULL) WITHOUT ROWID',
+  'CREATE INDEX history_nodes_name ON history_nodes (name)',
+];
+
+const q = JSON.stringify;
+
+class HistoryWriter implements ModelWriter {
+  private readonly chunks = new Map<string, { first: bigint; parts: string[] }>();
+  private readonly names = new Map<string, { name: string | null; last: bigint }>();
+  private readonly records: { node: string; position: bigint; r: NodeHistoryRecord }[] = [];
+  private readonly insertChunk: Database.Statement<[string, bigint, string]>;
+  private readonly insertRecord: Database.Statement<unknown[]>;
+  private readonly upsertName: Database.Statement<[string, string | null, bigint]>;
+
+  constructor(
+    db: Database.Database,
+    private readonly binding: HistoryBinding,
+  ) {
+    this.insertChunk = db.prepare('INSERT INTO history_timeline (node_uuid, first_position, entries) VALUES (?, ?, ?)');
+    this.insertRecord = db.prepare(
+      'INSERT OR REPLACE INTO node_history (uuid, node_uuid, position, created_at, severity, event, event_type, conductor, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.upsertName = db.prepare(
+      'INSERT INTO history_nodes (node_uuid, name, last_position) VALUES (?, ?, ?) ON CONFLICT(node_uuid) DO UPDATE SET name = excluded.name, last_position = excluded.last_position',
+    );
+  }
+
+  onChange(c: Change): void {
+    if (c.kind !== 'node') return;
+    const { rec, meta } = c;
+    // [position, revision, type, actor, correlationId, causationId, time]: positions as strings (bigint)
+    const entry = `["${rec.position}","${rec.revision}",${q(c.type)},${q(meta.actor)},${q(meta.correlationId)},${q(meta.causationId)},${q(meta.timestamp)}]`;
+    const chunk = this.chunks.get(c.id);
+    if (chunk) chunk.parts.push(entry);
+    else this.chunks.set(c.id, { first: rec.position, parts: [entry] });
+    const name = this.binding.nameOf(c.after);
+    if (name !== undefined && (rec.revision === 0n || name !== this.binding.nameOf(c.before))) this.names.set(c.id, { name, last: rec.position });
+    for (const r of this.binding.recordsOf(c)) this.records.push({ node: c.id, position: rec.position, r });
+  }
+
+  flush(): void {
+    for (const [node, chunk] of this.chunks) this.insertChunk.run(node, chunk.first, `[${chunk.parts.join(',')}]`);
+    for (const [node, n] of this.names) this.upsertName.run(node, n.name, n.last);
+    for (const { node, position, r } of this.records) {
+      this.insertRecord.run(r.uuid, node, position, r.created_at, r.severity, r.event, r.event_type, r.conductor, r.user);
+    }
+  }
+
+  committed(): void {
+    this.reset();
+  }
+
+  reset(): void {
+    this.chunks.clear();
+    this.names.clear();
+    this.records.length = 0;
+  }
+}
+
+export const historyModel = (binding: HistoryBinding): ProjectionModel => ({
+  name: 'history',
+  kinds: ['node'],
+  ddl,
+  tables: [
+    // chunk boundaries depend on batch sizes: compare each node's whole timeline
+    { name: 'history_timeline', key: 'node_uuid', rows: timelinesByNode },
+    { name: 'node_history', key: 'uuid' },
+    { name: 'history_nodes', key: 'node_uuid' },
+  ],
+  attach: (db) => new HistoryWriter(db, binding),
+});
+
+/** node uuid → its timeline entries concatenated (chunking undone) */
+const timelinesByNode = (db: Database.Database): Map<string, Record<string, unknown>> => {
+  const out = new Map<string, Record<string, unknown>>();
+  const rows = db.prepare<[], { node_uuid: string; entries: string }>('SELECT node_uuid, entries FROM history_timeline ORDER BY node_uuid, first_position').all();
+  for (const r of rows) {
+    const cur = out.get(r.node_uuid);
+    const entries = JSON.parse(r.entries) as unknown[];
+    if (cur) (cur.entries as unknown[]).push(...entries);
+    else out.set(r.node_uuid, { node_uuid: r.node_uuid, entries });
+  }
+  return out;
+};
+
+// ---- reading -----------------------------------------------------------------------------------
+
+const uuidLike = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A node's uuid from its uuid or (current or former) name; a name goes to its latest holder. */
+export const resolveHistoryNode = (db: Database.Database, ident: string): string | undefined => {
+  if (uuidLike.test(ident)) {
+    const row = db.prepare<[string], { node_uuid: string }>('SELECT node_uuid FROM history_nodes WHERE node_uuid = ?').get(ident.toLowerCase());
+    if (row) return row.node_uuid;
+  }
+  return db
+    .prepare<[string], { node_uuid: string }>('SELECT node_uuid FROM history_nodes WHERE name = ? ORDER BY last_position DESC LIMIT 1')
+    .get(ident)?.node_uuid;
+};
+
+export const nodeName = (db: Database.Database, nodeUuid: string): string | null =>
+  db.prepare<[string], { name: string | null }>('SELECT name FROM history_nodes WHERE node_uuid = ?').get(nodeUuid)?.name ?? null;
+
+type RawEntry = [string, string, string, string, string, string, string];
+
+/** The node's whole event timeline, oldest first. */
+export const timeline = (db: Database.Database, nodeUuid: string): TimelineEntry[] => {
+  const rows = db
+    .prepare<[string], { entries: string }>('SELECT entries FROM history_timeline WHERE node_uuid = ? ORDER BY first_position')
+    .all(nodeUuid);
+  const out: TimelineEntry[] = [];
+  for (const row of rows) {
+    for (const e of JSON.parse(row.entries) as RawEntry[]) {
+      out.push({ position: BigInt(e[0]), revision: BigInt(e[1]), type: e[2], actor: e[3], correlationId: e[4], causationId: e[5], time: e[6] });
+    }
+  }
+  return out;
+};
+
+export interface HistoryPage {
+  records: NodeHistoryRecord[];
+  /** the page was full: there may be more after the last record */
+  full: boolean;
+}
+
+/** Ironic's GET /v1/nodes/{node}/history: oldest first, `marker` = uuid of the last record seen. */
+export const nodeHistory = (
+  db: Database.Database,
+  nodeUuid: string,
+  options: { limit?: number; marker?: string } = {},
+): HistoryPage | { markerNotFound: string } => {
+  let after = -1n;
+  if (options.marker !== undefined) {
+    const m = db
+      .prepare<[string, string], { position: bigint }>('SELECT position FROM node_history WHERE uuid = ? AND node_uuid = ?')
+      .safeIntegers(true)
+      .get(options.marker, nodeUuid);
+    if (!m) return { markerNotFound: options.marker };
+    after = m.position;
+  }
+  const limit = options.limit ?? -1;
+  const rows = db
+    .prepare<[string, bigint, bigint, string], NodeHistoryRecord>(
+      // records of one event share its position; rowid keeps their insertion order
+      `SELECT uuid, created_at, severity, event, event_type, conductor, user FROM node_history
+       WHERE node_uuid = ? AND (position > ? OR (position = ? AND rowid > (SELECT rowid FROM node_history WHERE uuid = ?)))
+       ORDER BY position, rowid LIMIT ${limit < 0 ? -1 : Math.floor(limit)}`,
+    )
+    .all(nodeUuid, after, after, options.marker ?? '');
+  return { records: rows, full: limit > 0 && rows.length === limit };
+};
+
+export const historyRecord = (db: Database.Database, nodeUuid: string, uuid: string): NodeHistoryRecord | undefined =>
+  db
+    .prepare<[string, string], NodeHistoryRecord>(
+      'SELECT uuid, created_at, severity, event, event_type, conductor, user FROM node_history WHERE node_uuid = ? AND uuid = ?',
+    )
+    .get(nodeUuid, uuid);

@@ -1,0 +1,43 @@
+// Every read model, in the order the projector runs them: the models that own an aggregate kind's
+// folded state come first (the others read the states before and after each event).
+
+import type { NodeState } from '../domain/node/evolve.ts';
+import type { HistoryEntry } from '../domain/node/events.ts';
+import { allocationsModel } from './allocations.ts';
+import { chassisModel } from './chassis.ts';
+import { conductorsModel, membershipModel } from './conductors.ts';
+import { deployTemplatesModel } from './deploy-templates.ts';
+import { historyModel, type HistoryBinding, type NodeHistoryRecord } from './history.ts';
+import type { ProjectionModel } from './model.ts';
+import { nodesModel } from './nodes.ts';
+import { portgroupsModel } from './portgroups.ts';
+import { portsModel } from './ports.ts';
+import { volumeConnectorsModel, volumeTargetsModel } from './volume.ts';
+
+/** Ironic's node history comes from the node's NodeHistoryRecorded events. */
+export const nodeHistoryBinding: HistoryBinding = {
+  nameOf: (s) => {
+    const state = s as NodeState;
+    return state.status === 'present' ? state.node.name : undefined;
+  },
+  recordsOf: (c): NodeHistoryRecord[] => {
+    const e = c.event as { type: string; data: { entry: HistoryEntry } };
+    if (e.type !== 'NodeHistoryRecorded') return [];
+    const h = e.data.entry;
+    return [{ uuid: h.uuid, created_at: h.created_at, severity: h.severity, event: h.event, event_type: h.event_type, conductor: h.conductor, user: h.user }];
+  },
+};
+
+export const readModels = (): ProjectionModel[] => [
+  nodesModel,
+  portsModel,
+  portgroupsModel,
+  chassisModel,
+  allocationsModel,
+  deployTemplatesModel,
+  volumeConnectorsModel,
+  volumeTargetsModel,
+  membershipModel,
+  conductorsModel,
+  historyModel(nodeHistoryBinding),
+];

@@ -1,0 +1,317 @@
+// Runs every read model from ONE catch-up subscription to the log.
+//
+// Each stored event is decoded once with the domain's decoder and folded once onto its aggregate's
+// state with the domain's evolve (through the model that owns that kind's documents); every model
+// following that kind then sees the change. Changes accumulate in memory (dirty documents, not
+// events) and are written in one transaction together with the checkpoint:
+//  - while catching up, every `maxPendingEvents` events (bounded memory, few writes);
+//  - once live, right after each delivered batch (setImmediate), so reads follow writes closely.
+// A restart resumes after the stored checkpoint; nothing is applied twice.
+
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
+import { parseSource, sourcePrefix, type SourceKind } from './sources.ts';
+import type { ProjectionDomain } from './domain-port.ts';
+import { ProjectionError } from './errors.ts';
+import { isStateModel, type Change, type ChangeMeta, type ModelWriter, type StateOwner } from './model.ts';
+import type { Checkpoint, ReadModelDb } from './store.ts';
+import { acquireLease, type Lease } from './lease.ts';
+
+export interface ProjectorOptions {
+  store: EventStore;
+  db: ReadModelDb;
+  domain: ProjectionDomain;
+  /** while catching up, flush after this many events (default 50,000) */
+  maxPendingEvents?: number;
+  /** the projector stopped on an error (it does not restart by itself) */
+  onError?: (err: Error) => void;
+  /** apply nothing after this position (a rebuild compared with a live snapshot) */
+  until?: bigint;
+  /** take the file's writer lock (default true) */
+  lease?: boolean;
+}
+
+/** Another process committed to the same read-model file: our cached state is stale. */
+export class CheckpointMoved extends Error {
+  constructor(readonly expected: Checkpoint, readonly found: Checkpoint) {
+    super(`read-model checkpoint moved from ${String(expected)} to ${String(found)} under this projector (another projector writes the same file)`);
+    this.name = 'CheckpointMoved';
+  }
+}
+
+interface Waiter {
+  position: bigint;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+const metaOf = (rec: RecordedEvent): ChangeMeta => {
+  const m = rec.metadata as Partial<Record<keyof ChangeMeta, unknown>> | undefined;
+  return {
+    actor: str(m?.actor),
+    correlationId: str(m?.correlationId),
+    causationId: str(m?.causationId),
+    timestamp: str(m?.timestamp) || rec.created.toISOString(),
+  };
+};
+
+export class Projector {
+  private readonly writers: ModelWriter[] = [];
+  private readonly owners = new Map<SourceKind, StateOwner>();
+  private readonly followers = new Map<SourceKind, ModelWriter[]>();
+  private readonly folds = new Map<SourceKind, { evolve: (s: unknown, e: unknown) => unknown; initialState: () => unknown }>();
+  private readonly prefixes: string[];
+  private readonly maxPending: number;
+  private committed: Checkpoint;
+  private pendingCount = 0;
+  private pendingLast: bigint | undefined;
+  private live = false;
+  private flushScheduled = false;
+  private sub: Subscription | undefined;
+  private failure: Error | undefined;
+  private stopped = false;
+  private readonly waiters = new Set<Waiter>();
+  private caughtUpResolve!: () => void;
+  private caughtUpReject!: (e: Error) => void;
+  /** resolves once the log has been read to its end and everything is committed */
+  readonly caughtUp: Promise<void>;
+  private eventsApplied = 0;
+  private lease: Lease | undefined;
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.maxPending = options.maxPendingEvents ?? 50_000;
+    this.caughtUp = new Promise<void>((res, rej) => {
+      this.caughtUpResolve = res;
+      this.caughtUpReject = rej;
+    });
+    this.caughtUp.catch(() => undefined);
+    const db = options.db;
+    for (const model of db.models) {
+      const writer = model.attach(db.db);
+      this.writers.push(writer);
+      if (isStateModel(model)) {
+        const fold = options.domain.foldFor(model.owns);
+        if (!fold) continue; // the domain has no such aggregate yet: nothing of that kind is read
+        this.owners.set(model.owns, writer as StateOwner);
+        this.folds.set(model.owns, fold);
+      }
+    }
+    for (const [i, model] of db.models.entries()) {
+      for (const kind of model.kinds) {
+        if (!this.owners.has(kind)) continue;
+        const list = this.followers.get(kind) ?? [];
+        list.push(this.writers[i]);
+        this.followers.set(kind, list);
+      }
+    }
+    this.prefixes = [...this.followers.keys()].map(sourcePrefix);
+    this.committed = db.checkpoint();
+  }
+
+  /** the kinds whose streams are read (those with a domain fold and at least one model) */
+  kinds(): SourceKind[] {
+    return [...this.followers.keys()];
+  }
+
+  /** The global position every read model has committed ('start' before the first event). */
+  position(): Checkpoint {
+    return this.committed;
+  }
+
+  applied(): number {
+    return this.eventsApplied;
+  }
+
+  error(): Error | undefined {
+    return this.failure;
+  }
+
+  start(): this {
+    if (this.sub || this.stopped) throw new Error('projector already started');
+    if (this.options.lease !== false) this.lease = acquireLease(this.options.db.file);
+    this.subscribe();
+    return this;
+  }
+
+  private subscribe(): void {
+    this.live = false;
+    this.sub = this.options.store.subscribeToAll(
+      {
+        after: this.committed,
+        streamPrefixes: this.prefixes,
+        onCaughtUp: () => this.turnLive(),
+        onError: (err) => this.fail(err),
+      },
+      (events) => this.handle(events),
+    );
+    // some adapters only signal through the promise
+    this.sub.caughtUp.then(
+      () => this.turnLive(),
+      (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  private turnLive(): void {
+    if (this.live || this.failure || this.stopped) return;
+    try {
+      this.flush();
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    this.live = true;
+    this.caughtUpResolve();
+  }
+
+  private handle(events: RecordedEvent[]): void {
+    if (this.failure) throw this.failure;
+    if (this.stopped) return;
+    try {
+      for (const rec of events) this.apply(rec);
+    } catch (err) {
+      for (const w of this.writers) w.reset();
+      this.pendingCount = 0;
+      this.pendingLast = undefined;
+      throw err;
+    }
+    if (this.pendingCount >= this.maxPending) this.flush();
+    else if (this.live && !this.flushScheduled && this.pendingCount > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (this.failure || this.stopped) return;
+        try {
+          this.flush();
+        } catch (err) {
+          this.fail(err as Error);
+        }
+      });
+    }
+  }
+
+  private apply(rec: RecordedEvent): void {
+    if (this.committed !== 'start' && rec.position <= this.committed) return; // already stored
+    if (this.options.until !== undefined && rec.position > this.options.until) return;
+    if (this.pendingLast !== undefined && rec.position <= this.pendingLast) return;
+    const parsed = parseSource(rec.streamId);
+    const owner = parsed && this.owners.get(parsed.kind);
+    if (!parsed || !owner) return; // a stream no model follows (the prefix filter is a hint)
+    const decoded = this.options.domain.decode(rec);
+    if (!decoded.ok) throw new ProjectionError(rec.streamId, rec.revision, decoded.reason);
+    const fold = this.folds.get(parsed.kind)!;
+    const { before, after } = owner.fold(rec, parsed.id, decoded.event, fold.evolve, fold.initialState);
+    const followers = this.followers.get(parsed.kind)!;
+    if (followers.length > 1) {
+      const change: Change = { rec, kind: parsed.kind, id: parsed.id, event: decoded.event, type: rec.type, meta: metaOf(rec), before, after };
+      for (const f of followers) f.onChange?.(change);
+    }
+    this.pendingCount++;
+    this.pendingLast = rec.position;
+    this.eventsApplied++;
+  }
+
+  /** Writes everything pending in one transaction with the checkpoint. */
+  flush(): void {
+    if (this.pendingLast === undefined) return;
+    const last = this.pendingLast;
+    const db = this.options.db;
+    try {
+      db.db
+        .transaction(() => {
+          const stored = db.checkpoint();
+          if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
+          for (const w of this.writers) w.flush();
+          db.writeCheckpoint(last);
+        })
+        .immediate();
+    } catch (err) {
+      for (const w of this.writers) w.reset();
+      this.pendingCount = 0;
+      this.pendingLast = undefined;
+      throw err;
+    }
+    for (const w of this.writers) w.committed?.();
+    this.committed = last;
+    this.pendingCount = 0;
+    this.pendingLast = undefined;
+    for (const w of [...this.waiters]) if (last >= w.position) this.settle(w);
+  }
+
+  private settle(w: Waiter, err?: Error): void {
+    clearTimeout(w.timer);
+    this.waiters.delete(w);
+    if (err) w.reject(err);
+    else w.resolve();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure || this.stopped) return;
+    this.failure = err;
+    this.caughtUpReject(err);
+    for (const w of [...this.waiters]) this.settle(w, err);
+    void this.sub?.stop().catch(() => undefined);
+    this.lease?.release();
+    this.options.onError?.(err);
+  }
+
+  /**
+   * Read-your-writes: resolves once every read model reflects the log up to `position` (the
+   * position an append returned). Events of streams no model follows never arrive, so once live
+   * with nothing pending the projector asks the log whether anything it follows lies in between.
+   */
+  waitForPosition(position: bigint, timeoutMs = 5000): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.committed !== 'start' && this.committed >= position) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = {
+        position,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(w);
+          clearInterval(poll);
+          reject(new Error(`read models did not reach position ${position} within ${timeoutMs} ms (at ${String(this.committed)})`));
+        }, timeoutMs),
+      };
+      const poll = setInterval(() => void this.checkGap(w), 20);
+      const done = w.resolve;
+      const failed = w.reject;
+      w.resolve = () => {
+        clearInterval(poll);
+        done();
+      };
+      w.reject = (e) => {
+        clearInterval(poll);
+        failed(e);
+      };
+      this.waiters.add(w);
+      void this.checkGap(w);
+    });
+  }
+
+  private async checkGap(w: Waiter): Promise<void> {
+    if (!this.waiters.has(w) || !this.live || this.pendingLast !== undefined) return;
+    const from = this.committed;
+    const head = await this.options.store.headPosition();
+    if (head === 'start' || head < w.position) return; // not written yet
+    const next = await this.options.store.readAll({ after: from, maxCount: 1, streamPrefixes: this.prefixes });
+    if (!this.waiters.has(w) || this.committed !== from || this.pendingLast !== undefined) return;
+    if (next.length === 0 || next[0].position > w.position) this.settle(w);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.sub?.stop();
+      if (!this.failure) this.flush();
+    } finally {
+      this.lease?.release();
+    }
+    const err = new Error('projector stopped');
+    for (const w of [...this.waiters]) this.settle(w, err);
+    this.caughtUpReject(err);
+  }
+}

@@ -1,0 +1,112 @@
+// The read-model database: one SQLite file (`<dataDir>/readmodels.sqlite`, WAL) holding every
+// read model's tables and one checkpoint row per model. Checkpoints are written in the same
+// transaction as the changes they cover, so a restart resumes exactly where the last commit was.
+//
+// The schema is versioned by a hash of every model's DDL: when the models change, the file is
+// emptied and the projector rebuilds it from the log (read models are disposable by design).
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ProjectionModel } from './model.ts';
+
+export type Checkpoint = bigint | 'start';
+
+const schemaRevision = 1;
+
+export interface OpenOptions {
+  /** a fresh file being rebuilt: no durability needed until it is swapped in */
+  bulk?: boolean;
+}
+
+export class ReadModelDb {
+  private readonly readCheckpoints: Database.Statement<[], { name: string; position: bigint }>;
+  private readonly upsertCheckpoint: Database.Statement<[string, bigint]>;
+
+  private constructor(
+    readonly file: string,
+    readonly db: Database.Database,
+    readonly models: readonly ProjectionModel[],
+    /** true when the schema was (re)created on open: the models start from the beginning */
+    readonly reset: boolean,
+  ) {
+    this.readCheckpoints = db.prepare<[], { name: string; position: bigint }>('SELECT name, position FROM checkpoints').safeIntegers(true);
+    this.upsertCheckpoint = db.prepare<[string, bigint]>(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
+    );
+  }
+
+  static schemaVersion(models: readonly ProjectionModel[]): string {
+    const h = createHash('sha256').update(String(schemaRevision));
+    for (const m of models) h.update(`\0${m.name}\0${m.ddl.join('\n')}`);
+    return h.digest('hex').slice(0, 16);
+  }
+
+  static open(file: string, models: readonly ProjectionModel[], options: OpenOptions = {}): ReadModelDb {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file, { timeout: 5000 });
+    try {
+      if (options.bulk) {
+        db.pragma('journal_mode = OFF');
+        db.pragma('synchronous = OFF');
+        db.pragma('cache_size = -65536');
+      } else {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      const version = ReadModelDb.schemaVersion(models);
+      const row = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'").get();
+      let reset = false;
+      if (row?.value !== version) {
+        db.transaction(() => {
+          const tables = db
+            .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'meta' AND name NOT LIKE 'sqlite_%'")
+            .all();
+          for (const t of tables) db.exec(`DROP TABLE "${t.name}"`);
+          db.exec('CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)');
+          for (const m of models) for (const stmt of m.ddl) db.exec(stmt);
+          db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(version);
+        }).immediate();
+        reset = true;
+      }
+      return new ReadModelDb(file, db, models, reset);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Per-model checkpoints (a model with no row has seen nothing). */
+  checkpoints(): Map<string, Checkpoint> {
+    const out = new Map<string, Checkpoint>();
+    for (const m of this.models) out.set(m.name, 'start');
+    for (const r of this.readCheckpoints.all()) if (out.has(r.name)) out.set(r.name, r.position);
+    return out;
+  }
+
+  /** The position every model has reached: the lowest of their checkpoints. */
+  checkpoint(): Checkpoint {
+    let min: bigint | undefined;
+    for (const p of this.checkpoints().values()) {
+      if (p === 'start') return 'start';
+      if (min === undefined || p < min) min = p;
+    }
+    return min ?? 'start';
+  }
+
+  /** Only inside a transaction, together with the changes up to `position`. */
+  writeCheckpoint(position: bigint, models: readonly ProjectionModel[] = this.models): void {
+    for (const m of models) this.upsertCheckpoint.run(m.name, position);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Removes a read-model file and its WAL companions. */
+export const removeDbFiles = (file: string): void => {
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
+};
