@@ -8,15 +8,31 @@ import { openEventStore } from '../eventstore/open.ts';
 import { loadConductorConfig, type ConductorConfig } from '../conductor/config.ts';
 import { connectNats } from '../conductor/nats.ts';
 import { startConductor, type Conductor } from '../conductor/conductor.ts';
-import { startTakeover } from '../conductor/takeover.ts';
+import { startTakeover, type Resumer, type Takeover } from '../conductor/takeover.ts';
 import type { NodeWorkHandler } from '../conductor/work-server.ts';
+import type { Log } from '../conductor/log.ts';
+import type { ResumableOperation } from '../domain/conductor/index.ts';
 import type { EventStore } from '../eventstore/port.ts';
 
 const usage = 'usage: ironlog conductor [--host NAME] [--group GROUP]\n';
 
+/** What handlers and resumers get to work with. */
+export interface ConductorRuntime {
+  store: EventStore;
+  config: ConductorConfig;
+  log: Log;
+  conductor: () => Conductor;
+  /** takeover and its tracker of running operations (available once started) */
+  takeover: () => Takeover;
+}
+
 export interface ConductorExtras {
-  /** node work handlers by action (provisioning, power...), given the store and the conductor's host */
-  handlers?: (store: EventStore, config: ConductorConfig) => Record<string, NodeWorkHandler>;
+  /** node work handlers by action (provisioning, power...) */
+  handlers?: (rt: ConductorRuntime) => Record<string, NodeWorkHandler>;
+  /** how to resume operations with recorded steps after a takeover */
+  resumers?: (rt: ConductorRuntime) => Partial<Record<ResumableOperation, Resumer>>;
+  /** called once the conductor is registered and serving */
+  onStarted?: (rt: ConductorRuntime) => void;
   /** resolves to stop the conductor (tests, the all-in-one `start`); default: SIGTERM/SIGINT */
   until?: Promise<void>;
 }
@@ -51,9 +67,24 @@ export const run = async (args: string[], extras: ConductorExtras = {}): Promise
   const store = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
   const nc = await connectNats(config.natsServers, { name: `ironlog-conductor-${config.host}` });
   let conductor: Conductor | undefined;
+  let takeover: Takeover | undefined;
+  const rt: ConductorRuntime = {
+    store,
+    config,
+    log,
+    conductor: () => {
+      if (!conductor) throw new Error('conductor not started yet');
+      return conductor;
+    },
+    takeover: () => {
+      if (!takeover) throw new Error('takeover not started yet');
+      return takeover;
+    },
+  };
   try {
-    conductor = await startConductor(config, { store, nc, log, handlers: extras.handlers?.(store, config) ?? {} });
-    const takeover = await startTakeover({ conductor, store, log });
+    conductor = await startConductor(config, { store, nc, log, handlers: extras.handlers?.(rt) ?? {} });
+    takeover = await startTakeover({ conductor, store, log, resumers: extras.resumers?.(rt) ?? {} });
+    extras.onStarted?.(rt);
     log.info({ group: config.group, hardwareTypes: config.hardwareTypes, epoch: conductor.view.state.epoch, nats: config.natsServers }, 'conductor started');
 
     await (extras.until ??

@@ -142,6 +142,8 @@ export const swapIn = (rebuiltFile: string, liveFile: string): void => {
       try {
         old.pragma('wal_checkpoint(TRUNCATE)');
         old.pragma('journal_mode = DELETE');
+      } catch (e) {
+        throw new Error(`cannot replace ${liveFile}: another process has it open (${(e as Error).message}); stop ironlog first`);
       } finally {
         old.close();
       }

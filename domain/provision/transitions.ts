@@ -157,3 +157,6 @@ export const verbAllowedIn = (verb: ProvisionVerbName, state: ProvisionState): b
   const r = findTransition(state, provisionVerbs[verb].event);
   return r !== undefined && r.trigger === 'api';
 };
+
+/** The power verbs table lives with the power states; re-exported so both tables are found here. */
+export { powerVerbs, type PowerTarget } from '../power/states.ts';

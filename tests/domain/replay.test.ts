@@ -13,7 +13,8 @@ import { nodeDecider, NodeEventC, type NodeCommand, type NodeState } from '../..
 import { portDecider, type PortCommand } from '../../domain/port/index.ts';
 import { allocationDecider, type AllocationCommand } from '../../domain/allocation/index.ts';
 import { chassisDecider, type ChassisCommand } from '../../domain/chassis/index.ts';
-import { provisionEvents, provisionVerbNames, isStable } from '../../domain/provision/states.ts';
+import { provisionEvents, provisionVerbNames, provisionVerbs, isStable } from '../../domain/provision/states.ts';
+import { transitionTable } from '../../domain/provision/transitions.ts';
 import { powerTargets } from '../../domain/power/states.ts';
 import { sealSecrets } from '../../domain/secrets.ts';
 import { streamId, type AggregateKind } from '../../domain/streams.ts';
@@ -40,7 +41,7 @@ const sealedInfo = fc
 const nodeCommandArb: fc.Arbitrary<NodeCommand> = fc.tuple(atArb, holderArb).chain(([at, holder]) => {
   const u = { uuid: U, at };
   return fc.oneof(
-    fc.constant<NodeCommand>({ type: 'CreateNode', data: { ...u, fields: { driver: 'fake-hardware' } } }),
+    ...Array.from({ length: 3 }, () => fc.constant<NodeCommand>({ type: 'CreateNode', data: { ...u, fields: { driver: 'fake-hardware' } } })),
     ...Array.from({ length: 4 }, () => fc.record({ verb: fc.constantFrom(...provisionVerbNames), pw: fc.boolean() }).map(({ verb, pw }): NodeCommand => ({
       type: 'RequestProvisionAction',
       data: {
@@ -105,6 +106,44 @@ const nodeCommandArb: fc.Arbitrary<NodeCommand> = fc.tuple(atArb, holderArb).cha
   );
 });
 
+/** Half of the steps follow the transition table from the node's current state, so walks get
+ * past `enroll`; the other half are arbitrary commands (most of which are refused). */
+const guidedNodeCommands = fc.array(fc.tuple(fc.nat(), nodeCommandArb), { minLength: 10, maxLength: 80 }).map((steps) => {
+  const create: NodeCommand = { type: 'CreateNode', data: { uuid: U, at: '2024-01-01T00:00:00.000Z', fields: { driver: 'fake-hardware' } } };
+  const commands: NodeCommand[] = [create];
+  let state = runAll(nodeDecider, [create]).state;
+  for (const [seed, random] of steps) {
+    let c: NodeCommand = random;
+    if (seed % 2 === 0 && state.status === 'present') {
+      const n = state.node;
+      const at = random.data.at;
+      const rows = transitionTable.filter((r) => r.from === n.provision_state);
+      const row = rows[Math.floor(seed / 2) % rows.length];
+      if (n.reservation !== null && seed % 4 === 0) c = { type: 'ReleaseNode', data: { uuid: U, at, host: n.reservation } };
+      else if (n.maintenance && seed % 8 === 2) c = { type: 'ClearMaintenance', data: { uuid: U, at } };
+      else if (row && row.trigger === 'internal')
+        c = { type: 'ApplyProvisionEvent', data: { uuid: U, at, event: row.event, ...(n.reservation ? { holder: { host: n.reservation, ring_epoch: n.reservation_epoch ?? 1 } } : {}) } };
+      else if (row) {
+        const verb = provisionVerbNames.find((v) => provisionVerbs[v].event === row.event)!;
+        c = {
+          type: 'RequestProvisionAction',
+          data: {
+            uuid: U,
+            at,
+            verb,
+            ...(verb === 'clean' ? { clean_steps: [{ interface: 'deploy', step: 'erase_devices' }] } : {}),
+            ...(verb === 'rescue' ? { rescue_password: box.seal('pw') } : {}),
+          },
+        };
+      }
+    }
+    commands.push(c);
+    const r = nodeDecider.decide(c, state);
+    if (E.isRight(r)) state = r.right.reduce(nodeDecider.evolve, state);
+  }
+  return commands;
+});
+
 /** decide → evolve live, then replay; plus JSON round trips through the codec and the stored-event decoder. */
 const checkReplay = <C, Ev, S>(kind: AggregateKind, d: Decider<C, Ev, S>, commands: C[]) => {
   const live = runAll(d, commands);
@@ -128,7 +167,7 @@ const checkReplay = <C, Ev, S>(kind: AggregateKind, d: Decider<C, Ev, S>, comman
 test('node: replay of random command sequences rebuilds the live state', () => {
   let productive = 0;
   fc.assert(
-    fc.property(fc.array(nodeCommandArb, { minLength: 1, maxLength: 60 }).map((cs) => [{ type: 'CreateNode', data: { uuid: U, at: '2024-01-01T00:00:00.000Z', fields: { driver: 'fake-hardware' } } } as NodeCommand, ...cs]), (commands) => {
+    fc.property(guidedNodeCommands, (commands) => {
       const live = checkReplay('node', nodeDecider, commands);
       if (live.events.length > 5) productive++;
       // every node event decodes: no clear secret ever reached one
@@ -145,13 +184,13 @@ test('node: replay of random command sequences rebuilds the live state', () => {
 test('node: random walks reach many provision states', () => {
   const seen = new Set<string>();
   fc.assert(
-    fc.property(fc.array(nodeCommandArb, { minLength: 20, maxLength: 80 }), (cs) => {
-      const live = runAll(nodeDecider, [{ type: 'CreateNode', data: { uuid: U, at: 'x', fields: { driver: 'f' } } } as NodeCommand, ...cs]);
+    fc.property(guidedNodeCommands, (cs) => {
+      const live = runAll(nodeDecider, cs);
       for (const ev of live.events) if (ev.type === 'ProvisionStateChanged') seen.add(ev.data.to);
     }),
     { numRuns: RUNS },
   );
-  assert.ok(seen.size >= 15, `reached ${[...seen].join(', ')}`);
+  assert.ok(seen.size >= 22, `reached ${[...seen].join(', ')}`);
 });
 
 const P = 'port-0000-0000-0000-000000000001';

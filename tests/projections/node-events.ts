@@ -169,7 +169,7 @@ let seq = 0;
 /** EventData with realistic metadata for an emitted event. */
 export const toEventData = (e: Emitted, correlationId: string): EventData => {
   const n = ++seq;
-  const data = e.event.data as { at?: string };
+  const data = e.event.data as { at?: string; node?: { created_at?: string } };
   return {
     id: uuidFor(0xe7e7, n) + '',
     type: e.event.type,
@@ -178,7 +178,7 @@ export const toEventData = (e: Emitted, correlationId: string): EventData => {
       correlationId,
       causationId: correlationId,
       actor: e.actor,
-      timestamp: data.at ?? new Date().toISOString(),
+      timestamp: data.at ?? data.node?.created_at ?? new Date().toISOString(),
       commandId: correlationId,
     },
   };

@@ -1,0 +1,161 @@
+// `npm run bench -- store`: the event store and projection figures of issue 2.
+//   single_appends_per_s, batched_append_events_per_s   from bench/store-append.ts (measureAppends)
+//   rebuild_events_per_s    rebuilding every read model from 1,000,000 realistic node events
+//   rebuild_peak_rss_mib    peak RSS of that rebuild, measured in a child process of its own
+// The log is seeded with the domain's real event shapes (10,000 nodes living through verify,
+// cleaning, deploy/undeploy cycles, interleaved in the global order) by batched appends.
+// Figures on stdout, progress on stderr. Env: BENCH_EVENTS, BENCH_NODES to change the size.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openEventStore } from '../eventstore/open.ts';
+import type { EventData } from '../eventstore/port.ts';
+import { nodeLife, toEventData, uuidFor, type Emitted } from '../tests/projections/node-events.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const totalEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const nodeCount = Number(process.env.BENCH_NODES ?? 10_000);
+/** events of one node per append: a command's worth, interleaved across nodes */
+const perAppend = 10;
+
+const progress = (label: string, done: number, total: number, started: number) => {
+  const width = 40;
+  const filled = Math.round((done / total) * width);
+  const rate = done / Math.max(0.001, (performance.now() - started) / 1000);
+  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.round(rate)}/s `);
+  if (done >= total) process.stderr.write('\n');
+};
+
+const seed = async (dataDir: string): Promise<void> => {
+  const store = await openEventStore({ dataDir });
+  const per = Math.ceil(totalEvents / nodeCount);
+  const lives: Iterator<Emitted>[] = [];
+  const revisions: (bigint | 'no_stream')[] = [];
+  let planned = 0;
+  for (let i = 0; i < nodeCount; i++) {
+    const n = Math.min(per, totalEvents - planned);
+    planned += n;
+    lives.push(nodeLife({ uuid: uuidFor(0xbe7c, i), name: `node-${i}`, start: Date.UTC(2024, 0, 1) + i * 1000, conductor: `c${i % 3}`, owner: `p${i % 7}`, shard: i % 2 ? `s${i % 5}` : null }, n));
+    revisions.push('no_stream');
+  }
+  const started = performance.now();
+  let done = 0;
+  let round = 0;
+  let lastShown = 0;
+  while (done < totalEvents) {
+    let progressed = false;
+    for (let i = 0; i < nodeCount; i++) {
+      const batch: EventData[] = [];
+      for (let k = 0; k < perAppend; k++) {
+        const next = lives[i].next();
+        if (next.done) break;
+        batch.push(toEventData(next.value, uuidFor(0xc0, round * nodeCount + i)));
+      }
+      if (batch.length === 0) continue;
+      progressed = true;
+      const r = await store.append(`node-${uuidFor(0xbe7c, i)}`, batch, revisions[i]);
+      revisions[i] = r.nextExpectedRevision;
+      done += batch.length;
+      if (done - lastShown >= 20_000 || done >= totalEvents) {
+        lastShown = done;
+        progress('seeding', done, totalEvents, started);
+      }
+    }
+    round++;
+    if (!progressed) break;
+  }
+  await store.close();
+};
+
+interface ChildResult {
+  events: number;
+  ms: number;
+  peakRssBytes: number;
+}
+
+/** The rebuild, alone in this process: prints one JSON line. */
+const rebuildChild = async (dataDir: string): Promise<void> => {
+  const { rebuild } = await import('../projections/rebuild.ts');
+  const { readModels } = await import('../projections/index.ts');
+  const { productionDomain } = await import('../projections/domain.ts');
+  const store = await openEventStore({ dataDir });
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  const r = await rebuild({ store, domain: productionDomain, models: readModels(), file: join(dataDir, 'readmodels.bench.sqlite') });
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  // the kernel's high-water mark catches peaks between samples
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '');
+  if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+  await store.close();
+  const out: ChildResult = { events: r.events, ms: r.ms, peakRssBytes: peak };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+};
+
+const runRebuildChild = (dataDir: string): Promise<ChildResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rebuild-child', dataDir], {
+      cwd: join(here, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`rebuild child exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
+
+type AppendFigures = Record<string, number>;
+
+const appendFigures = async (dataDir: string): Promise<AppendFigures | undefined> => {
+  const file = join(here, 'store-append.ts');
+  if (!existsSync(file)) {
+    process.stderr.write('bench/store-append.ts is missing: no append figures\n');
+    return undefined;
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { measureAppends?: (dir: string) => Promise<AppendFigures> };
+  if (typeof mod.measureAppends !== 'function') throw new Error('bench/store-append.ts does not export measureAppends(dataDir)');
+  return mod.measureAppends(dataDir);
+};
+
+const main = async (): Promise<void> => {
+  const root = mkdtempSync(join(tmpdir(), 'ironlog-bench-store-'));
+  try {
+    const appends = await appendFigures(join(root, 'appends'));
+    if (appends) {
+      for (const name of ['single_appends_per_s', 'batched_append_events_per_s']) {
+        const v = appends[name];
+        if (typeof v !== 'number') throw new Error(`measureAppends did not return ${name}`);
+        process.stdout.write(`${name}: ${Math.round(v)}\n`);
+      }
+    }
+    const dataDir = join(root, 'rebuild');
+    await seed(dataDir);
+    process.stderr.write(`rebuilding the read models from ${totalEvents} events (child process)...\n`);
+    const r = await runRebuildChild(dataDir);
+    process.stderr.write(`rebuilt ${r.events} events in ${(r.ms / 1000).toFixed(2)} s\n`);
+    process.stdout.write(`rebuild_events_per_s: ${Math.round(r.events / (r.ms / 1000))}\n`);
+    process.stdout.write(`rebuild_peak_rss_mib: ${Math.round(r.peakRssBytes / (1024 * 1024))}\n`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+};
+
+const args = process.argv.slice(2);
+if (args[0] === '--rebuild-child') await rebuildChild(args[1]!);
+else if (args[0] === '--seed-only') await seed(args[1]!);
+else if (args[0] === '--rebuild-only') {
+  const r = await runRebuildChild(args[1]!);
+  process.stdout.write(`rebuild_events_per_s: ${Math.round(r.events / (r.ms / 1000))}\nrebuild_peak_rss_mib: ${Math.round(r.peakRssBytes / (1024 * 1024))}\n`);
+} else await main();
