@@ -16,6 +16,15 @@ import { openapiPlugin, openapiRoute } from './plugins/openapi.ts';
 import { genReqId, requestIdPlugin } from './plugins/request-id.ts';
 import { versionsPlugin } from './plugins/versions.ts';
 import { chassisRoutes } from './resources/chassis.ts';
+import { allocationRoutes } from './resources/allocations.ts';
+import { deployTemplateRoutes } from './resources/deploy-templates.ts';
+import { fleetRoutes } from './resources/fleet.ts';
+import { portgroupRoutes } from './resources/portgroups.ts';
+import { portRoutes } from './resources/ports.ts';
+import { volumeRoutes } from './resources/volume.ts';
+import { nodeExtraRoutes } from './resources/node-extras.ts';
+import { nodeHistoryRoutes } from './resources/node-history.ts';
+import { nodeStateRoutes } from './resources/node-states.ts';
 import { nodeRoutes } from './resources/nodes.ts';
 import { rewriteUrl } from './url.ts';
 
@@ -63,6 +72,15 @@ export const buildApp = (deps: ApiDeps, config: ApiConfig, options: BuildOptions
   const resourceOptions: ResourceOptions = { deps, config };
   void app.register(chassisRoutes, resourceOptions);
   void app.register(nodeRoutes, resourceOptions);
+  void app.register(nodeStateRoutes, resourceOptions);
+  void app.register(nodeExtraRoutes, resourceOptions);
+  void app.register(nodeHistoryRoutes, resourceOptions);
+  void app.register(portRoutes, resourceOptions);
+  void app.register(portgroupRoutes, resourceOptions);
+  void app.register(allocationRoutes, resourceOptions);
+  void app.register(deployTemplateRoutes, resourceOptions);
+  void app.register(volumeRoutes, resourceOptions);
+  void app.register(fleetRoutes, resourceOptions);
 
   void app.register(openapiRoute);
   return app;

@@ -63,6 +63,12 @@ export const integerArg = (query: Query, name: string): number | undefined => {
 export const isUuidLike = (value: string): boolean =>
   /^[0-9a-f]{32}$/.test(value.replace(/urn:/g, '').replace(/uuid:/g, '').replace(/^[{}]+|[{}]+$/g, '').replace(/-/g, '').toLowerCase());
 
+/** The dashed lowercase form of a UUID-like value (how ironlog stores and looks up UUIDs). */
+export const canonicalUuid = (value: string): string => {
+  const hex = value.replace(/urn:/g, '').replace(/uuid:/g, '').replace(/^[{}]+|[{}]+$/g, '').replace(/-/g, '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
 export const uuidArg = (query: Query, name: string): string | undefined => {
   const v = stringArg(query, name);
   if (v === undefined) return undefined;
@@ -222,7 +228,8 @@ export const commonListArgs = (
   opts: { maxLimit: number; sort: SortSpec; markerIsUuid?: boolean; fieldsMinMinor?: number },
 ): CommonListArgs => {
   const limit = validateLimit(integerArg(query, 'limit'), opts.maxLimit);
-  const marker = opts.markerIsUuid === false ? stringArg(query, 'marker') : uuidArg(query, 'marker');
+  const uuidMarker = opts.markerIsUuid === false ? undefined : uuidArg(query, 'marker');
+  const marker = opts.markerIsUuid === false ? stringArg(query, 'marker') : uuidMarker === undefined ? undefined : canonicalUuid(uuidMarker);
   const sortDir = validateSortDir(stringArg(query, 'sort_dir') ?? 'asc');
   const sortKey = validateSortKey(req, stringArg(query, 'sort_key') ?? 'id', opts.sort);
   const fields = stringListArg(query, 'fields');

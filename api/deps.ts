@@ -1,12 +1,31 @@
-// What the API needs from the rest of ironlog. The API never touches the event store: it reads
-// read models (projections/) and sends commands (command-handling/), then waits until the read
-// models have applied its write before answering, so a GET right after a 2xx write sees it.
+// What the API needs from the rest of ironlog. The API never touches the event store directly:
+// it reads read models (projections/), sends the domain's own commands (domain/*/commands.ts,
+// `{type, data: {uuid, at, ...}}`) through the command handler or to the owning conductor, and
+// then waits until the read models have applied its write before answering, so a GET right
+// after a 2xx write sees it.
 //
-// Views use Ironic's field names (snake_case), so the API maps them onto the wire with no
-// renaming. Timestamps are ISO 8601 strings in UTC.
+// Documents use Ironic's field names (snake_case), so the API maps them onto the wire with no
+// renaming. Timestamps are ISO 8601 strings in UTC (`...+00:00`).
 
 import type { Either } from 'fp-ts/lib/Either.js';
+import type * as t from 'io-ts';
+import type { AllocationFields } from '../domain/allocation/index.ts';
+import type { ChassisFields } from '../domain/chassis/index.ts';
+import type { HardwareInterfaces, NodePlacement } from '../domain/conductor/index.ts';
+import type { Doc } from '../domain/crud.ts';
+import type { DeployTemplateFields } from '../domain/deploytemplate/index.ts';
 import type { DomainError } from '../domain/errors.ts';
+import type { commandCodecs } from '../domain/index.ts';
+import type { NodeCommand } from '../domain/node/commands.ts';
+import type { Node } from '../domain/node/node.ts';
+import type { PortFields } from '../domain/port/index.ts';
+import type { PortgroupFields } from '../domain/portgroup/index.ts';
+import type { SecretBox } from '../domain/secrets.ts';
+import type { AggregateKind } from '../domain/streams.ts';
+import type { VolumeConnectorFields } from '../domain/volumeconnector/index.ts';
+import type { VolumeTargetFields } from '../domain/volumetarget/index.ts';
+
+export type { NodePlacement } from '../domain/conductor/index.ts';
 
 export type SortDir = 'asc' | 'desc';
 
@@ -24,22 +43,17 @@ export interface ListOptions<Filters> {
 /** A list either fails (an unknown marker: the resource's NotFound error) or returns one page. */
 export type ListResult<T> = Either<DomainError, T[]>;
 
-// ---- chassis -----------------------------------------------------------------------------------
+// ---- documents ---------------------------------------------------------------------------------
 
-export interface ChassisView {
-  uuid: string;
-  description: string | null;
-  extra: Record<string, unknown>;
-  created_at: string;
-  updated_at: string | null;
-}
-
-export interface ChassisQueries {
-  get(uuid: string): Promise<ChassisView | undefined>;
-  list(options: ListOptions<Record<string, never>>): Promise<ListResult<ChassisView>>;
-}
-
-// ---- nodes -------------------------------------------------------------------------------------
+/** A node as the read model holds it: the domain's folded node. Secret values are sealed. */
+export type NodeView = Node;
+export type ChassisView = Doc<ChassisFields>;
+export type PortView = Doc<PortFields>;
+export type PortgroupView = Doc<PortgroupFields>;
+export type AllocationView = Doc<AllocationFields>;
+export type DeployTemplateView = Doc<DeployTemplateFields>;
+export type VolumeConnectorView = Doc<VolumeConnectorFields>;
+export type VolumeTargetView = Doc<VolumeTargetFields>;
 
 export const interfaceNames = [
   'bios',
@@ -56,70 +70,6 @@ export const interfaceNames = [
   'vendor',
 ] as const;
 export type InterfaceName = (typeof interfaceNames)[number];
-
-/**
- * A node as the read model holds it. Secret values may be stored masked or encrypted: the API
- * masks them again on the way out, whatever they are.
- */
-export interface NodeView {
-  uuid: string;
-  name: string | null;
-  created_at: string;
-  updated_at: string | null;
-  driver: string;
-  driver_info: Record<string, unknown>;
-  driver_internal_info: Record<string, unknown>;
-  instance_info: Record<string, unknown>;
-  instance_uuid: string | null;
-  extra: Record<string, unknown>;
-  properties: Record<string, unknown>;
-  chassis_uuid: string | null;
-  power_state: string | null;
-  target_power_state: string | null;
-  provision_state: string;
-  target_provision_state: string | null;
-  provision_updated_at: string | null;
-  last_error: string | null;
-  maintenance: boolean;
-  maintenance_reason: string | null;
-  fault: string | null;
-  reservation: string | null;
-  console_enabled: boolean;
-  clean_step: Record<string, unknown>;
-  deploy_step: Record<string, unknown>;
-  raid_config: Record<string, unknown>;
-  target_raid_config: Record<string, unknown>;
-  inspection_started_at: string | null;
-  inspection_finished_at: string | null;
-  bios_interface: string | null;
-  boot_interface: string | null;
-  console_interface: string | null;
-  deploy_interface: string | null;
-  inspect_interface: string | null;
-  management_interface: string | null;
-  network_interface: string | null;
-  power_interface: string | null;
-  raid_interface: string | null;
-  rescue_interface: string | null;
-  storage_interface: string | null;
-  vendor_interface: string | null;
-  resource_class: string | null;
-  traits: string[];
-  conductor_group: string;
-  automated_clean: boolean | null;
-  protected: boolean;
-  protected_reason: string | null;
-  owner: string | null;
-  description: string | null;
-  allocation_uuid: string | null;
-  retired: boolean;
-  retired_reason: string | null;
-  lessee: string | null;
-  network_data: Record<string, unknown>;
-  boot_mode: string | null;
-  secure_boot: boolean | null;
-  shard: string | null;
-}
 
 /** The node-list filters of reference §3.2, already parsed and version-checked. All AND-ed. */
 export interface NodeFilters {
@@ -149,11 +99,97 @@ export interface NodeQueries {
   list(options: ListOptions<NodeFilters>): Promise<ListResult<NodeView>>;
 }
 
-// ---- reading your writes -----------------------------------------------------------------------
+/** One crud collection (ports, portgroups, ...): by uuid, optionally by name, and the list. */
+export interface DocQueries<V, Filters> {
+  get(uuid: string): Promise<V | undefined>;
+  list(options: ListOptions<Filters>): Promise<ListResult<V>>;
+}
+export interface NamedDocQueries<V, Filters> extends DocQueries<V, Filters> {
+  getByName(name: string): Promise<V | undefined>;
+}
+
+export interface PortFilters {
+  node_uuid?: string;
+  /** lowercased MAC */
+  address?: string;
+  portgroup_uuid?: string;
+  shard?: string[];
+}
+export interface PortgroupFilters {
+  node_uuid?: string;
+  address?: string;
+}
+export interface AllocationFilters {
+  node_uuid?: string;
+  resource_class?: string;
+  state?: string;
+  owner?: string;
+}
+export interface NodeScopedFilters {
+  node_uuid?: string;
+}
+
+/** GET /v1/conductors rows (reference §3.7). */
+export interface ConductorView {
+  hostname: string;
+  conductor_group: string;
+  alive: boolean;
+  drivers: string[];
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface ConductorQueries {
+  get(hostname: string): Promise<ConductorView | undefined>;
+  list(options: ListOptions<Record<string, never>>): Promise<ListResult<ConductorView>>;
+}
+
+/** Ironic's node history record (§3.9). */
+export interface HistoryRecord {
+  uuid: string;
+  created_at: string;
+  severity: string;
+  event: string;
+  event_type: string;
+  conductor: string | null;
+  user: string | null;
+}
+
+/** Our timeline: every event of a node's stream. */
+export interface TimelineEntry {
+  position: bigint;
+  revision: bigint;
+  type: string;
+  actor: string;
+  correlationId: string;
+  causationId: string;
+  time: string;
+}
+
+export interface HistoryQueries {
+  /** oldest first; marker = uuid of the last record of the previous page (unknown → Left) */
+  page(nodeUuid: string, options: { limit: number; marker?: string }): Promise<Either<DomainError, HistoryRecord[]>>;
+  get(nodeUuid: string, recordUuid: string): Promise<HistoryRecord | undefined>;
+  /** every event of the node's stream, oldest first; nodes deleted since are still known */
+  timeline(nodeUuid: string): Promise<TimelineEntry[]>;
+  /** a node's uuid from its uuid or current or former name, also after it was deleted */
+  resolve(ident: string): Promise<string | undefined>;
+}
 
 export interface ReadModels {
-  chassis: ChassisQueries;
   nodes: NodeQueries;
+  chassis: DocQueries<ChassisView, Record<string, never>>;
+  ports: DocQueries<PortView, PortFilters>;
+  portgroups: NamedDocQueries<PortgroupView, PortgroupFilters>;
+  allocations: NamedDocQueries<AllocationView, AllocationFilters>;
+  deployTemplates: NamedDocQueries<DeployTemplateView, Record<string, never>>;
+  volumeConnectors: DocQueries<VolumeConnectorView, NodeScopedFilters>;
+  volumeTargets: DocQueries<VolumeTargetView, NodeScopedFilters>;
+  /** conductors recorded in the membership log (alive or not) */
+  conductors: ConductorQueries;
+  history: HistoryQueries;
+  /** GET /v1/shards: nodes per shard, most first; no shard = "None" */
+  shards(): Promise<Array<{ name: string; count: number }>>;
   /**
    * Resolves once every read model has applied the log up to and including `position`.
    * Rejects (any Error) when that takes longer than `timeoutMs`: the API answers 503.
@@ -172,81 +208,57 @@ export interface CommandMeta {
   commandId: string;
 }
 
-export interface ChassisFields {
-  description: string | null;
-  extra: Record<string, unknown>;
+/** The aggregate kinds the API writes (conductor membership is the conductors' own). */
+export type WriteKind = Exclude<AggregateKind, 'conductor'>;
+/** A kind's commands, exactly as the domain's codecs define them. */
+export type CommandOf<K extends WriteKind> = t.TypeOf<(typeof commandCodecs)[K]>;
+
+/** A command's outcome: the log position of its last event, undefined when nothing was written. */
+export interface Written {
+  position: bigint | undefined;
 }
 
-/** Writable node fields (reference §3.2), as the API has validated them. */
-export type NodeWritable = Partial<
-  Pick<
-    NodeView,
-    | 'name'
-    | 'driver'
-    | 'driver_info'
-    | 'instance_info'
-    | 'instance_uuid'
-    | 'extra'
-    | 'properties'
-    | 'chassis_uuid'
-    | 'maintenance'
-    | 'resource_class'
-    | 'conductor_group'
-    | 'automated_clean'
-    | 'protected'
-    | 'protected_reason'
-    | 'owner'
-    | 'description'
-    | 'retired'
-    | 'retired_reason'
-    | 'lessee'
-    | 'network_data'
-    | 'shard'
-    | 'console_enabled'
-    | 'boot_mode'
-    | 'secure_boot'
-    | `${InterfaceName}_interface`
-  >
->;
-
-export type ApiCommand =
-  | { type: 'CreateChassis'; chassisUuid: string; fields: ChassisFields }
-  | { type: 'UpdateChassis'; chassisUuid: string; fields: ChassisFields }
-  | { type: 'DeleteChassis'; chassisUuid: string }
-  | {
-      type: 'CreateNode';
-      nodeUuid: string;
-      /** `enroll` (≥1.11) or `available` (older versions), decided by the API */
-      initialProvisionState: 'enroll' | 'available';
-      fields: NodeWritable & { driver: string };
-    }
-  | {
-      type: 'UpdateNode';
-      nodeUuid: string;
-      /** only the fields the patch changed */
-      changes: NodeWritable;
-      /** ≥1.45, only with a driver change */
-      resetInterfaces?: boolean;
-    }
-  | { type: 'DeleteNode'; nodeUuid: string };
-
-export interface CommandDispatcher {
-  /**
-   * Decides and appends (or hands to the owning conductor), and returns the log position of the
-   * last event written, or the DomainError the API answers with.
-   */
-  dispatch(command: ApiCommand, meta: CommandMeta): Promise<Either<DomainError, { position: bigint }>>;
+export interface CommandBus {
+  /** Decides and appends (command-handling/execute.ts). */
+  execute<K extends WriteKind>(kind: K, id: string, command: CommandOf<K>, meta: CommandMeta): Promise<Either<DomainError, Written>>;
 }
 
-/** The hash ring as the API sees it (reference §6.3): which conductor owns a node. */
-export interface ConductorRing {
-  /** the hostname owning the node, or null when no live conductor serves its driver/group */
-  conductorFor(node: NodeView): string | null;
+// ---- conductors --------------------------------------------------------------------------------
+
+/** A hardware type as the live conductors serve it (Ironic's conductor_hardware_interfaces). */
+export interface HardwareTypeInfo {
+  name: string;
+  /** live conductors serving it */
+  hosts: string[];
+  /** interface type → enabled implementations and the default */
+  interfaces: HardwareInterfaces[string];
+  /** GET /v1/drivers/{name}/properties */
+  properties: Record<string, string>;
+}
+
+/**
+ * The conductor layer as the API sees it. In Ironic the API sends node work to the owning
+ * conductor over RPC; here over NATS (conductor/routing.ts), or, when no conductor client is
+ * configured, to an in-process conductor (api/local-conductor.ts).
+ */
+export interface Conductors {
+  /** the conductor owning the node on the hash ring, or null (no live conductor serves it) */
+  ownerOf(node: NodePlacement): string | null;
+  /** the hardware types served by live conductors, by name */
+  hardwareTypes(): ReadonlyMap<string, HardwareTypeInfo>;
+  /** runs a node command on the owning conductor (NoValidHost when there is none) */
+  request(node: NodePlacement, command: NodeCommand, meta: CommandMeta): Promise<Either<DomainError, Written>>;
+  /** Ironic's create_allocation RPC: start the allocation process of a new allocation */
+  allocate(allocationUuid: string, meta: CommandMeta): Promise<Either<DomainError, Written>>;
+  /** conductors this process runs that the membership log does not list (the in-process one) */
+  extraConductors(): ConductorView[];
 }
 
 export interface ApiDeps {
   readModels: ReadModels;
-  commands: CommandDispatcher;
-  /** optional until the conductors land: without it `conductor` is null on every node */
-  ring?: ConductorRing;
+  commands: CommandBus;
+  conductors: Conductors;
+  /** seals secret values (BMC passwords, configdrive, rescue password) before they enter a command */
+  secrets: SecretBox;
+  clock: () => Date;
 }

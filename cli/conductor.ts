@@ -83,7 +83,14 @@ export const run = async (args: string[], extras: ConductorExtras = {}): Promise
   };
   try {
     conductor = await startConductor(config, { store, nc, log, handlers: extras.handlers?.(rt) ?? {} });
-    takeover = await startTakeover({ conductor, store, log, resumers: extras.resumers?.(rt) ?? {} });
+    takeover = await startTakeover({
+      conductor,
+      store,
+      log,
+      resumers: extras.resumers?.(rt) ?? {},
+      timeouts: config.callbackTimeouts,
+      periodicMs: config.checkProvisionStateIntervalS * 1000,
+    });
     extras.onStarted?.(rt);
     log.info({ group: config.group, hardwareTypes: config.hardwareTypes, epoch: conductor.view.state.epoch, nats: config.natsServers }, 'conductor started');
 

@@ -10,6 +10,7 @@ export interface CliCommand {
 
 export const commands: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   projections: { summary: 'projections rebuild [--verify]   rebuild every read model from the log', load: () => import('./projections.ts') },
+  conductor: { summary: 'conductor [--host NAME] [--group G]  run one conductor', load: () => import('./conductor.ts') },
   history: { summary: 'history <node uuid or name>       print a node\'s event timeline', load: () => import('./history.ts') },
 };
 

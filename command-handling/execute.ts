@@ -13,6 +13,7 @@ import { bindingFor, ownerHoldsFor } from './registry.ts';
 export interface ExecuteOptions {
   now?: () => Date;
   guard?: HandleOptions<unknown>['guard'];
+  extraMetadata?: Record<string, unknown>;
 }
 
 /** Decodes the command with its kind's codec first: nothing undecoded reaches the domain. */
@@ -29,6 +30,7 @@ export const execute = async (
     store,
     now: options.now,
     guard: options.guard,
+    extraMetadata: options.extraMetadata,
     ownerHolds: ownerHoldsFor(store),
   });
 };

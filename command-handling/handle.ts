@@ -72,6 +72,8 @@ export interface HandleOptions<S> {
   guard?: (state: S) => Promise<DomainError | undefined>;
   /** does `ownerStream` currently hold claim `c`? Needed when the binding has unique values. */
   ownerHolds?: (ownerStream: string, c: Claim) => Promise<boolean>;
+  /** extra metadata on every event written (a conductor's ownership record: host, run, ring epoch) */
+  extraMetadata?: Record<string, unknown>;
 }
 
 const duplicateName = (c: Claim, holder: string): DomainError => {
@@ -119,6 +121,7 @@ export const handleCommand = async <C, Ev, S>(
 
     const next = newEvents.reduce(binding.decider.evolve, loaded.state);
     const metadata: EventMetadata = {
+      ...options.extraMetadata,
       correlationId: envelope.correlationId ?? envelope.commandId,
       causationId: envelope.causationId ?? envelope.commandId,
       actor: envelope.actor,

@@ -9,13 +9,14 @@ import { fenceFor, type Fence } from './fencing.ts';
 import { ConductorMembership } from './membership.ts';
 import { MembershipView } from './membership-view.ts';
 import { NodeRouter } from './routing.ts';
-import { NodeWorkServer, type NodeWorkHandler } from './work-server.ts';
+import { NodeWorkServer, type AnyWorkHandler, type NodeWorkHandler } from './work-server.ts';
 import { silentLog, type Log } from './log.ts';
 
 export interface ConductorDeps {
   store: EventStore;
   nc: NatsConnection;
   handlers: Readonly<Record<string, NodeWorkHandler>>;
+  anyHandlers?: Readonly<Record<string, AnyWorkHandler>>;
   interfaces?: HardwareInterfaces;
   log?: Log;
 }
@@ -59,7 +60,7 @@ export const startConductor = async (config: ConductorConfig, deps: ConductorDep
     heartbeatMisses: config.heartbeatMisses,
     log,
   });
-  const server = new NodeWorkServer({ nc: deps.nc, view, host: config.host, writer: () => membership.writer, handlers: deps.handlers, log });
+  const server = new NodeWorkServer({ nc: deps.nc, view, host: config.host, writer: () => membership.writer, handlers: deps.handlers, anyHandlers: deps.anyHandlers, group: config.group, log });
   // take work only once registered, so a request never meets a conductor that the ring lacks
   await membership.start();
   server.start();

@@ -25,6 +25,10 @@ export interface ConductorConfig {
   rpcTimeoutMs: number;
   /** IRONLOG_RPC_DEADLINE_MS: how long a request keeps being re-routed before it gives up */
   rpcDeadlineMs: number;
+  /** IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S (Ironic check_provision_state_interval, 60): takeover sweep + callback timeouts */
+  checkProvisionStateIntervalS: number;
+  /** IRONLOG_{DEPLOY,CLEAN,RESCUE}_CALLBACK_TIMEOUT_S, IRONLOG_INSPECT_WAIT_TIMEOUT_S (Ironic, 1800 each; 0 disables) */
+  callbackTimeouts: { deployCallbackS: number; cleanCallbackS: number; rescueCallbackS: number; inspectWaitS: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -63,5 +67,12 @@ export const loadConductorConfig = (env: Env = process.env): ConductorConfig => 
     rpcTimeoutMs,
     // long enough to outlive one loss detection plus one request on the new owner
     rpcDeadlineMs: positiveInt(env, 'IRONLOG_RPC_DEADLINE_MS', Math.max(30_000, heartbeatIntervalMs * (heartbeatMisses + 2) + 2 * rpcTimeoutMs)),
+    checkProvisionStateIntervalS: positiveInt(env, 'IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S', 60),
+    callbackTimeouts: {
+      deployCallbackS: positiveInt(env, 'IRONLOG_DEPLOY_CALLBACK_TIMEOUT_S', 1800, 0),
+      cleanCallbackS: positiveInt(env, 'IRONLOG_CLEAN_CALLBACK_TIMEOUT_S', 1800, 0),
+      rescueCallbackS: positiveInt(env, 'IRONLOG_RESCUE_CALLBACK_TIMEOUT_S', 1800, 0),
+      inspectWaitS: positiveInt(env, 'IRONLOG_INSPECT_WAIT_TIMEOUT_S', 1800, 0),
+    },
   };
 };

@@ -179,6 +179,11 @@ export class MembershipView {
     return ownerOfNode(this.rings(), node);
   }
 
+  /** api/deps.ts ConductorRing: the host the API reports as `node.conductor`, or null (NoValidHost) */
+  conductorFor(node: { uuid: string; conductor_group?: string | null; driver: string }): string | null {
+    return this.ownerOf({ uuid: node.uuid, group: node.conductor_group ?? '', driver: node.driver }) ?? null;
+  }
+
   resolveOwner(node: NodePlacement): E.Either<DomainError, Member> {
     return resolveOwner(this.current, node, this.ownerLookup);
   }

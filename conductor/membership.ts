@@ -49,11 +49,15 @@ export class ConductorMembership {
   private readonly clock: () => number;
   private readonly timeoutMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  /** losses are judged several times per heartbeat interval, so detection is close to the timeout */
+  private readonly watchMs: number;
   private hbSub: NatsSubscription | undefined;
   private seq = 0;
   private lastTick = 0;
   private connected = true;
-  private connectedSince = 0;
+  /** no one is judged before this time (a reconnection: the others may still be reconnecting) */
+  private judgeAfter = 0;
   private selfHeardAt = 0;
   /** `${hostname}\u0000${incarnation}` -> when we last heard it (or first saw it in the ring) */
   private readonly heardAt = new Map<string, number>();
@@ -70,6 +74,7 @@ export class ConductorMembership {
     this.log = o.log ?? silentLog;
     this.clock = o.clock ?? (() => performance.now());
     this.timeoutMs = o.heartbeatIntervalMs * o.heartbeatMisses;
+    this.watchMs = Math.max(10, Math.floor(o.heartbeatIntervalMs / 4));
     this.run = { hostname: o.host, incarnation: randomUUID() };
   }
 
@@ -97,14 +102,14 @@ export class ConductorMembership {
     this.stopped = false;
     const now = this.clock();
     this.lastTick = now;
-    this.connectedSince = now;
     this.selfHeardAt = now;
     this.hbSub = this.o.nc.subscribe(subjects.heartbeatAll, { callback: (err, msg) => !err && this.onHeartbeat(msg.data) });
     void this.watchConnection();
     this.unwatchView = this.o.view.onChange((next) => this.onMembershipChange(next));
     await this.register();
     this.publishHeartbeat();
-    this.timer = setInterval(() => this.tick(), this.o.heartbeatIntervalMs);
+    this.timer = setInterval(() => this.publishHeartbeat(), this.o.heartbeatIntervalMs);
+    this.watchTimer = setInterval(() => this.tick(), this.watchMs);
   }
 
   /** Stops heartbeating; with `leave` (a clean shutdown) appends ConductorLeft first. */
@@ -112,7 +117,9 @@ export class ConductorMembership {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     this.timer = undefined;
+    this.watchTimer = undefined;
     this.unwatchView?.();
     this.hbSub?.unsubscribe();
     this.hbSub = undefined;
@@ -180,6 +187,7 @@ export class ConductorMembership {
       } else if (s.type === Events.Reconnect) {
         this.connected = true;
         this.resetBaselines(this.clock());
+        this.judgeAfter = this.clock() + this.timeoutMs;
         this.log.info({ server: String(s.data) }, 'reconnected to NATS');
         this.publishHeartbeat();
       }
@@ -188,7 +196,6 @@ export class ConductorMembership {
 
   /** Forget measured silences: everyone gets a full timeout from now. */
   private resetBaselines(now: number): void {
-    this.connectedSince = now;
     this.selfHeardAt = now;
     for (const key of this.heardAt.keys()) this.heardAt.set(key, now);
   }
@@ -211,17 +218,17 @@ export class ConductorMembership {
     const now = this.clock();
     const gap = now - this.lastTick;
     this.lastTick = now;
-    this.publishHeartbeat();
-    if (gap > 2 * this.o.heartbeatIntervalMs) {
-      this.log.warn({ lateByMs: Math.round(gap - this.o.heartbeatIntervalMs) }, 'heartbeat timer fired late (process stopped or starved); not judging others this round');
+    if (gap > this.watchMs + this.o.heartbeatIntervalMs) {
+      this.log.warn({ lateByMs: Math.round(gap - this.watchMs) }, 'watch timer fired late (process stopped or starved); not judging others this round');
+      this.publishHeartbeat();
       this.resetBaselines(now);
       void this.o.view.refresh().catch(() => undefined);
       return;
     }
     if (!this.joined) return;
     if (!this.live) return void this.rejoin();
-    // after a (re)connection the others may still be reconnecting: give them twice the timeout
-    if (!this.connected || now - this.connectedSince < 2 * this.timeoutMs) return;
+    // after a reconnection the others may still be reconnecting: they get twice the timeout
+    if (!this.connected || now < this.judgeAfter) return;
     if (now - this.selfHeardAt > 2 * this.o.heartbeatIntervalMs) {
       this.log.warn({ silentForMs: Math.round(now - this.selfHeardAt) }, 'own heartbeats are not coming back; not judging others');
       return;

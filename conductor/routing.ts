@@ -56,6 +56,30 @@ export class NodeRouter {
     this.log = o.log ?? silentLog;
   }
 
+  /** Work that is not about a node: any live conductor of `group` (Ironic picks one at random). */
+  async requestAny(group: string, action: string, args: unknown, options: RouteOptions): Promise<E.Either<DomainError, Routed>> {
+    const deadline = Date.now() + (options.deadlineMs ?? this.o.rpcDeadlineMs);
+    for (let attempt = 1; ; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0) return E.left(domainError('TemporaryFailure', `No conductor of group "${group}" answered ${action}.`));
+      try {
+        const msg = await this.o.nc.request(subjects.anyConductor(group), encode({ action, args, actor: options.actor }), {
+          timeout: Math.max(1, Math.min(options.timeoutMs ?? this.o.rpcTimeoutMs, left)),
+        });
+        const decoded = NodeReply.decode(decodeJson(msg.data));
+        if (E.isLeft(decoded)) return E.left(domainError('TemporaryFailure', 'A conductor sent a malformed reply.'));
+        const reply = decoded.right;
+        if (reply.status === 'ok') return E.right({ result: reply.result, duplicate: false, host: reply.host, attempts: attempt, commandId: '' });
+        if (reply.status === 'error' && !retriableError(reply.error)) return E.left(errorFromWire(reply.error));
+      } catch (e) {
+        if (natsCode(e) === ErrorCode.NoResponders && attempt === 1 && Object.keys(this.o.view.state.members).length === 0) {
+          return E.left(domainError('TemporaryFailure', 'No conductors are registered.'));
+        }
+      }
+      await sleep(Math.min(500, 25 * 2 ** attempt));
+    }
+  }
+
   async request(node: NodePlacement, action: string, args: unknown, options: RouteOptions): Promise<E.Either<DomainError, Routed>> {
     const { view, nc } = this.o;
     const commandId = options.commandId ?? randomUUID();

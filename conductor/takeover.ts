@@ -48,7 +48,7 @@ export interface TakeoverOptions {
   log?: Log;
   resumers?: Partial<Record<ResumableOperation, Resumer>>;
   timeouts?: CallbackTimeouts;
-  /** how often the periodic sweep runs (takeover safety net + callback timeouts); default 10 s */
+  /** how often the periodic sweep runs (takeover safety net + callback timeouts); default 60 s */
   periodicMs?: number;
   /** how many nodes are taken over at once */
   concurrency?: number;
@@ -215,11 +215,10 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
     for (const c of running.values()) c.abort();
     running.clear();
   });
-  const offIndex = index.onUpdate(() => undefined);
   const timer = setInterval(() => {
     sweep();
     void callbackTimeoutsTick().catch((e) => log.error({ err: errorText(e) }, 'callback timeout check failed'));
-  }, o.periodicMs ?? 10_000);
+  }, o.periodicMs ?? 60_000);
   timer.unref();
   sweep();
 
@@ -236,7 +235,6 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
       offView();
       offJoined();
       offFenced();
-      offIndex();
       for (const c of running.values()) c.abort();
       await index.stop();
     },

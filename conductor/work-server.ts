@@ -8,6 +8,7 @@
 //     (command-handling/handle.ts returns `duplicate`), and the fence stops the old owner.
 
 import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from 'nats';
 import { checkOwnership, type OwnershipRecord, type Writer } from '../domain/conductor/index.ts';
 import { domainError, isDomainError, type DomainError } from '../domain/errors.ts';
@@ -31,6 +32,10 @@ export interface WorkOutcome {
   duplicate?: boolean;
 }
 
+export const AnyRequest = t.type({ action: t.string, args: t.unknown, actor: t.string });
+export type AnyRequest = t.TypeOf<typeof AnyRequest>;
+export type AnyWorkHandler = (request: AnyRequest) => Promise<E.Either<DomainError, unknown>>;
+
 export type NodeWorkHandler = (request: NodeRequest, ctx: WorkContext) => Promise<E.Either<DomainError, WorkOutcome>>;
 
 export interface NodeWorkServerOptions {
@@ -40,6 +45,10 @@ export interface NodeWorkServerOptions {
   /** the conductor's current run; each request is fenced by the run that accepted it */
   writer: () => Writer;
   handlers: Readonly<Record<string, NodeWorkHandler>>;
+  /** work that is not about a node (driver properties, vendor passthru): any conductor of the group */
+  anyHandlers?: Readonly<Record<string, AnyWorkHandler>>;
+  /** this conductor's group, for the any-conductor subject */
+  group?: string;
   log?: Log;
   /** replies remembered by command id; default 20000 */
   dedupCapacity?: number;
@@ -51,6 +60,7 @@ export const retriableError = (e: { errorClass: string }): boolean => retriableC
 
 export class NodeWorkServer {
   private sub: NatsSubscription | undefined;
+  private anySub: NatsSubscription | undefined;
   private readonly log: Log;
   private readonly replies = new Map<string, Promise<NodeReply>>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -70,12 +80,46 @@ export class NodeWorkServer {
         void p.finally(() => this.inFlight.delete(p));
       },
     });
+    this.startAny();
+  }
+
+  private startAny(): void {
+    const handlers = this.o.anyHandlers;
+    if (!handlers || Object.keys(handlers).length === 0) return;
+    this.anySub = this.o.nc.subscribe(subjects.anyConductor(this.o.group ?? ''), {
+      queue: subjects.anyConductorQueue,
+      callback: (err, msg) => {
+        if (err) return;
+        const p = (async () => {
+          const epoch = this.o.view.state.epoch;
+          let raw: unknown;
+          try {
+            raw = decodeJson(msg.data);
+          } catch {
+            raw = undefined;
+          }
+          const req = AnyRequest.decode(raw);
+          const handler = E.isRight(req) ? handlers[req.right.action] : undefined;
+          if (E.isLeft(req) || !handler) {
+            return this.reply(msg, { status: 'error', host: this.o.host, epoch, error: domainError('InvalidParameterValue', 'Malformed or unknown conductor request.') });
+          }
+          const out = await handler(req.right).catch((e: unknown) => E.left(domainError('TemporaryFailure', errorText(e))));
+          this.reply(msg, E.isRight(out)
+            ? { status: 'ok', host: this.o.host, epoch, duplicate: false, result: out.right ?? null }
+            : { status: 'error', host: this.o.host, epoch, error: out.left });
+        })();
+        this.inFlight.add(p);
+        void p.finally(() => this.inFlight.delete(p));
+      },
+    });
   }
 
   /** Stops taking work and waits for the work already taken to reply. */
   async stop(): Promise<void> {
     this.sub?.unsubscribe();
     this.sub = undefined;
+    this.anySub?.unsubscribe();
+    this.anySub = undefined;
     await Promise.allSettled([...this.inFlight]);
   }
 

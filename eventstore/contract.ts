@@ -309,12 +309,12 @@ export function eventStoreContract(name: string, factory: StoreFactory): Test<Ct
   });
 
   test('subscribeToAll from start replays the log', async ({ store, p }) => {
-    const head = await headOrStart(store);
-    if (head !== 'start') return; // a shared server's log may be huge: replaying it is not a unit test
     await store.append(`${p}-a`, [ev('A'), ev('B')], 'no_stream');
-    const c = collect(store, { after: 'start' });
+    // filtered by this test's prefix: on a shared server the rest of the log is not ours
+    const c = collect(store, { after: 'start', streamPrefixes: [p] });
     await c.sub.caughtUp;
     assert.equal(c.events.map((e) => e.type), ['A', 'B']);
+    assert.is(c.sub.lastPosition(), c.events[1]!.position);
     await c.sub.stop();
   });
 

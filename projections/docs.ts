@@ -133,6 +133,12 @@ export class DocsWriter<S> implements StateOwner {
     }
   }
 
+  spill(): void {
+    if (this.cache.size <= maxCached) return;
+    this.flush();
+    this.committed();
+  }
+
   /** called by the projector once the flush has committed */
   committed(): void {
     for (const e of this.dirty) e.dirty = false;

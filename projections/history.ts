@@ -8,7 +8,7 @@
 // for every node ever seen, so `ironlog history <name>` works after a node is deleted.
 
 import type Database from 'better-sqlite3';
-import type { Change, ModelWriter, ProjectionModel } from './model.ts';
+import type { Change, ChangeMeta, ModelWriter, ProjectionModel } from './model.ts';
 
 export interface NodeHistoryRecord {
   uuid: string;
@@ -39,17 +39,113 @@ export interface HistoryBinding {
 }
 
 const ddl = [
-  'CREATE TABLE history_timeline (node_uuid TEXT NOT NULL, first_position INTEGER NOT NULL, entries TEXT NOT NULL, PRIMARY KEY (node_uuid, first_position)) WITHOUT ROWID',
+  // rowid table: chunks append at the end of the file; the index finds a node's chunks
+  'CREATE TABLE history_timeline (node_uuid TEXT NOT NULL, first_position INTEGER NOT NULL, entries TEXT NOT NULL)',
+  'CREATE INDEX history_timeline_node ON history_timeline (node_uuid, first_position)',
   'CREATE TABLE node_history (uuid TEXT PRIMARY KEY, node_uuid TEXT NOT NULL, position INTEGER NOT NULL, created_at TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, event_type TEXT NOT NULL, conductor TEXT, user TEXT)',
   'CREATE INDEX node_history_node ON node_history (node_uuid, position)',
   'CREATE TABLE history_nodes (node_uuid TEXT PRIMARY KEY, name TEXT, last_position INTEGER NOT NULL) WITHOUT ROWID',
   'CREATE INDEX history_nodes_name ON history_nodes (name)',
 ];
 
-const q = JSON.stringify;
+/**
+ * A chunk of a node's timeline as stored: consecutive events of its stream, delta-encoded so a
+ * million events stay small and cheap to write. `r` is the first entry's revision (entry i has
+ * revision r + i); each entry is [position delta, type, actor, correlationId, causationId, time]:
+ * the position is relative to the previous entry (the first one's is the row's first_position);
+ * type, actor and correlationId are 0 when equal to the previous entry's; causationId is null when
+ * equal to the entry's own correlationId and 0 when equal to the previous entry's; time is a
+ * millisecond delta from the previous entry when the ISO string round-trips, else the string.
+ */
+interface StoredChunk {
+  r: number;
+  e: [number, string | 0, string | 0, string | 0, string | 0 | null, number | string][];
+}
+
+/** the time in ms when the ISO string is exactly what toISOString gives back, else NaN */
+const roundTripMs = (iso: string): number => {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : Number.NaN;
+};
+
+class ChunkBuilder {
+  readonly stored: StoredChunk;
+  private pos: bigint;
+  private type = '';
+  private actor = '';
+  private corr = '';
+  private caus: string | null = null;
+  private ms = 0;
+
+  constructor(
+    readonly first: bigint,
+    revision: number,
+  ) {
+    this.stored = { r: revision, e: [] };
+    this.pos = first;
+  }
+
+  push(position: bigint, type: string, m: ChangeMeta): void {
+    const dp = Number(position - this.pos);
+    this.pos = position;
+    const caus = m.causationId === m.correlationId ? null : m.causationId;
+    const first = this.stored.e.length === 0;
+    const ms = roundTripMs(m.timestamp);
+    // a delta needs the previous entry's time as a number; otherwise keep the string
+    const time: number | string = !Number.isNaN(ms) && (first || !Number.isNaN(this.ms)) ? (first ? ms : ms - this.ms) : m.timestamp;
+    this.ms = ms;
+    this.stored.e.push([
+      dp,
+      !first && type === this.type ? 0 : type,
+      !first && m.actor === this.actor ? 0 : m.actor,
+      !first && m.correlationId === this.corr ? 0 : m.correlationId,
+      caus !== null && !first && caus === this.caus ? 0 : caus,
+      time,
+    ]);
+    this.type = type;
+    this.actor = m.actor;
+    this.corr = m.correlationId;
+    this.caus = caus;
+  }
+
+  get size(): number {
+    return this.stored.e.length;
+  }
+}
+
+const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]): void => {
+  const c = JSON.parse(text) as StoredChunk;
+  let pos = firstPosition;
+  let type = '';
+  let actor = '';
+  let corr = '';
+  let caus: string | null = null;
+  let ms = Number.NaN;
+  c.e.forEach(([dp, t, a, co, ca, time], i) => {
+    pos += BigInt(dp);
+    if (t !== 0) type = t;
+    if (a !== 0) actor = a;
+    if (co !== 0) corr = co;
+    if (ca !== 0) caus = ca;
+    let iso: string;
+    if (typeof time === 'number') {
+      ms = i === 0 ? time : ms + time;
+      iso = new Date(ms).toISOString();
+    } else {
+      ms = roundTripMs(time);
+      iso = time;
+    }
+    out.push({ position: pos, revision: BigInt(c.r + i), type, actor, correlationId: corr, causationId: caus ?? corr, time: iso });
+  });
+};
+
+/** in a bulk rebuild, a node's pending entries are written once there are this many */
+const spillChunk = 32;
 
 class HistoryWriter implements ModelWriter {
-  private readonly chunks = new Map<string, { first: bigint; parts: string[] }>();
+  private readonly chunks = new Map<string, ChunkBuilder>();
+  /** nodes whose chunk reached spillChunk entries since the last spill */
+  private readonly full: string[] = [];
   private readonly names = new Map<string, { name: string | null; last: bigint }>();
   private readonly records: { node: string; position: bigint; r: NodeHistoryRecord }[] = [];
   private readonly insertChunk: Database.Statement<[string, bigint, string]>;
@@ -71,19 +167,30 @@ class HistoryWriter implements ModelWriter {
 
   onChange(c: Change): void {
     if (c.kind !== 'node') return;
-    const { rec, meta } = c;
-    // [position, revision, type, actor, correlationId, causationId, time]: positions as strings (bigint)
-    const entry = `["${rec.position}","${rec.revision}",${q(c.type)},${q(meta.actor)},${q(meta.correlationId)},${q(meta.causationId)},${q(meta.timestamp)}]`;
-    const chunk = this.chunks.get(c.id);
-    if (chunk) chunk.parts.push(entry);
-    else this.chunks.set(c.id, { first: rec.position, parts: [entry] });
+    const { rec } = c;
+    let chunk = this.chunks.get(c.id);
+    if (!chunk) {
+      chunk = new ChunkBuilder(rec.position, Number(rec.revision));
+      this.chunks.set(c.id, chunk);
+    }
+    chunk.push(rec.position, c.type, c.meta);
+    if (chunk.size === spillChunk) this.full.push(c.id);
     const name = this.binding.nameOf(c.after);
     if (name !== undefined && (rec.revision === 0n || name !== this.binding.nameOf(c.before))) this.names.set(c.id, { name, last: rec.position });
     for (const r of this.binding.recordsOf(c)) this.records.push({ node: c.id, position: rec.position, r });
   }
 
+  spill(): void {
+    for (const node of this.full) {
+      const chunk = this.chunks.get(node)!;
+      this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
+      this.chunks.delete(node);
+    }
+    this.full.length = 0;
+  }
+
   flush(): void {
-    for (const [node, chunk] of this.chunks) this.insertChunk.run(node, chunk.first, `[${chunk.parts.join(',')}]`);
+    for (const [node, chunk] of this.chunks) this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
     for (const [node, n] of this.names) this.upsertName.run(node, n.name, n.last);
     for (const { node, position, r } of this.records) {
       this.insertRecord.run(r.uuid, node, position, r.created_at, r.severity, r.event, r.event_type, r.conductor, r.user);
@@ -96,6 +203,7 @@ class HistoryWriter implements ModelWriter {
 
   reset(): void {
     this.chunks.clear();
+    this.full.length = 0;
     this.names.clear();
     this.records.length = 0;
   }
@@ -114,15 +222,24 @@ export const historyModel = (binding: HistoryBinding): ProjectionModel => ({
   attach: (db) => new HistoryWriter(db, binding),
 });
 
-/** node uuid → its timeline entries concatenated (chunking undone) */
+/** node uuid → its whole timeline (chunking undone), for `projections rebuild --verify` */
 const timelinesByNode = (db: Database.Database): Map<string, Record<string, unknown>> => {
   const out = new Map<string, Record<string, unknown>>();
-  const rows = db.prepare<[], { node_uuid: string; entries: string }>('SELECT node_uuid, entries FROM history_timeline ORDER BY node_uuid, first_position').all();
+  const rows = db
+    .prepare<[], { node_uuid: string; first_position: bigint; entries: string }>(
+      'SELECT node_uuid, first_position, entries FROM history_timeline ORDER BY node_uuid, first_position',
+    )
+    .safeIntegers(true)
+    .all();
   for (const r of rows) {
-    const cur = out.get(r.node_uuid);
-    const entries = JSON.parse(r.entries) as unknown[];
-    if (cur) (cur.entries as unknown[]).push(...entries);
-    else out.set(r.node_uuid, { node_uuid: r.node_uuid, entries });
+    let cur = out.get(r.node_uuid);
+    if (!cur) {
+      cur = { node_uuid: r.node_uuid, entries: [] };
+      out.set(r.node_uuid, cur);
+    }
+    const entries: TimelineEntry[] = [];
+    decodeChunk(r.first_position, r.entries, entries);
+    (cur.entries as unknown[]).push(...entries.map((e) => ({ ...e, position: String(e.position), revision: String(e.revision) })));
   }
   return out;
 };
@@ -145,19 +262,14 @@ export const resolveHistoryNode = (db: Database.Database, ident: string): string
 export const nodeName = (db: Database.Database, nodeUuid: string): string | null =>
   db.prepare<[string], { name: string | null }>('SELECT name FROM history_nodes WHERE node_uuid = ?').get(nodeUuid)?.name ?? null;
 
-type RawEntry = [string, string, string, string, string, string, string];
-
 /** The node's whole event timeline, oldest first. */
 export const timeline = (db: Database.Database, nodeUuid: string): TimelineEntry[] => {
   const rows = db
-    .prepare<[string], { entries: string }>('SELECT entries FROM history_timeline WHERE node_uuid = ? ORDER BY first_position')
+    .prepare<[string], { first_position: bigint; entries: string }>('SELECT first_position, entries FROM history_timeline WHERE node_uuid = ? ORDER BY first_position')
+    .safeIntegers(true)
     .all(nodeUuid);
   const out: TimelineEntry[] = [];
-  for (const row of rows) {
-    for (const e of JSON.parse(row.entries) as RawEntry[]) {
-      out.push({ position: BigInt(e[0]), revision: BigInt(e[1]), type: e[2], actor: e[3], correlationId: e[4], causationId: e[5], time: e[6] });
-    }
-  }
+  for (const row of rows) decodeChunk(row.first_position, row.entries, out);
   return out;
 };
 

@@ -34,6 +34,8 @@ export interface ModelWriter {
   onChange?(change: Change): void;
   /** write everything pending; runs inside the projector's transaction */
   flush(): void;
+  /** bulk rebuilds only: write (inside the one open transaction) what need not stay in memory */
+  spill?(): void;
   /** the flush has committed: pending changes are now stored */
   committed?(): void;
   /** forget cached and pending state (after a failed flush, or when another writer moved the checkpoint) */

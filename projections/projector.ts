@@ -28,6 +28,12 @@ export interface ProjectorOptions {
   until?: bigint;
   /** take the file's writer lock (default true) */
   lease?: boolean;
+  /**
+   * A fresh file being rebuilt: the whole catch-up is ONE transaction (committed with its
+   * checkpoint when the log is caught up), and models spill what they no longer need to keep in
+   * memory into it as they go. Afterwards the projector works as usual.
+   */
+  bulk?: boolean;
 }
 
 /** Another process committed to the same read-model file: our cached state is stale. */
@@ -79,6 +85,7 @@ export class Projector {
   readonly caughtUp: Promise<void>;
   private eventsApplied = 0;
   private lease: Lease | undefined;
+  private bulkOpen = false;
 
   constructor(private readonly options: ProjectorOptions) {
     this.maxPending = options.maxPendingEvents ?? 50_000;
@@ -131,6 +138,10 @@ export class Projector {
   start(): this {
     if (this.sub || this.stopped) throw new Error('projector already started');
     if (this.options.lease !== false) this.lease = acquireLease(this.options.db.file);
+    if (this.options.bulk) {
+      this.options.db.db.exec('BEGIN IMMEDIATE');
+      this.bulkOpen = true;
+    }
     this.subscribe();
     return this;
   }
@@ -176,6 +187,10 @@ export class Projector {
       this.pendingLast = undefined;
       throw err;
     }
+    if (this.bulkOpen) {
+      for (const w of this.writers) w.spill?.();
+      return;
+    }
     if (this.pendingCount >= this.maxPending) this.flush();
     else if (this.live && !this.flushScheduled && this.pendingCount > 0) {
       this.flushScheduled = true;
@@ -214,19 +229,32 @@ export class Projector {
 
   /** Writes everything pending in one transaction with the checkpoint. */
   flush(): void {
-    if (this.pendingLast === undefined) return;
+    if (this.pendingLast === undefined) {
+      if (this.bulkOpen && !this.failure) {
+        this.options.db.db.exec('COMMIT');
+        this.bulkOpen = false;
+      }
+      return;
+    }
     const last = this.pendingLast;
     const db = this.options.db;
+    const write = () => {
+      const stored = db.checkpoint();
+      if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
+      for (const w of this.writers) w.flush();
+      db.writeCheckpoint(last);
+    };
     try {
-      db.db
-        .transaction(() => {
-          const stored = db.checkpoint();
-          if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
-          for (const w of this.writers) w.flush();
-          db.writeCheckpoint(last);
-        })
-        .immediate();
+      if (this.bulkOpen) {
+        write();
+        db.db.exec('COMMIT');
+        this.bulkOpen = false;
+      } else db.db.transaction(write).immediate();
     } catch (err) {
+      if (this.bulkOpen) {
+        this.bulkOpen = false;
+        if (db.db.inTransaction) db.db.exec('ROLLBACK');
+      }
       for (const w of this.writers) w.reset();
       this.pendingCount = 0;
       this.pendingLast = undefined;
@@ -252,6 +280,8 @@ export class Projector {
     this.caughtUpReject(err);
     for (const w of [...this.waiters]) this.settle(w, err);
     void this.sub?.stop().catch(() => undefined);
+    if (this.bulkOpen && this.options.db.db.inTransaction) this.options.db.db.exec('ROLLBACK');
+    this.bulkOpen = false;
     this.lease?.release();
     this.options.onError?.(err);
   }

@@ -32,7 +32,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
   removeDbFiles(o.file);
   const db = ReadModelDb.open(o.file, o.models, { bulk: true });
   const started = performance.now();
-  const projector = new Projector({ store: o.store, db, domain: o.domain, until: o.until, maxPendingEvents: o.maxPendingEvents ?? 100_000 });
+  const projector = new Projector({ store: o.store, db, domain: o.domain, until: o.until, bulk: true, maxPendingEvents: o.maxPendingEvents });
   try {
     projector.start();
     // with `until`, events after it are read and ignored: the log's end is past it anyway
@@ -40,7 +40,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
     await projector.stop();
     const err = projector.error();
     if (err) throw err;
-    db.db.pragma('journal_mode = DELETE');
+    db.finishBulk();
     return { position: projector.position(), events: projector.applied(), ms: performance.now() - started };
   } finally {
     await projector.stop().catch(() => undefined);

@@ -15,6 +15,8 @@ export type Checkpoint = bigint | 'start';
 
 const schemaRevision = 1;
 
+const isIndex = (stmt: string): boolean => /^\s*CREATE\s+(UNIQUE\s+)?INDEX/i.test(stmt);
+
 export interface OpenOptions {
   /** a fresh file being rebuilt: no durability needed until it is swapped in */
   bulk?: boolean;
@@ -50,7 +52,7 @@ export class ReadModelDb {
       if (options.bulk) {
         db.pragma('journal_mode = OFF');
         db.pragma('synchronous = OFF');
-        db.pragma('cache_size = -65536');
+        db.pragma('cache_size = -16384');
       } else {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -66,7 +68,8 @@ export class ReadModelDb {
             .all();
           for (const t of tables) db.exec(`DROP TABLE "${t.name}"`);
           db.exec('CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)');
-          for (const m of models) for (const stmt of m.ddl) db.exec(stmt);
+          // a bulk build creates its secondary indexes at the end (finishBulk): much faster
+          for (const m of models) for (const stmt of m.ddl) if (!(options.bulk && isIndex(stmt))) db.exec(stmt);
           db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(version);
         }).immediate();
         reset = true;
@@ -94,6 +97,12 @@ export class ReadModelDb {
       if (min === undefined || p < min) min = p;
     }
     return min ?? 'start';
+  }
+
+  /** Ends a bulk build: creates the deferred indexes and makes the file an ordinary WAL file. */
+  finishBulk(): void {
+    for (const m of this.models) for (const stmt of m.ddl) if (isIndex(stmt)) this.db.exec(stmt);
+    this.db.pragma('journal_mode = DELETE');
   }
 
   /** Only inside a transaction, together with the changes up to `position`. */

@@ -19,7 +19,7 @@ const findTests = (dir: string): string[] =>
     return name.endsWith('.test.ts') ? [path] : [];
   });
 
-interface FileResult { file: string; total: number; passed: number; skipped: number; failed: number; code: number | null; ms: number }
+interface FileResult { file: string; total: number; passed: number; skipped: number; failed: number; code: number | null; ms: number; skipNote?: string }
 
 const parseTotals = (out: string): { total: number; passed: number; skipped: number } | undefined => {
   // eslint-disable-next-line no-control-regex
@@ -50,15 +50,17 @@ const runFile = (file: string): Promise<FileResult> =>
       clearTimeout(timer);
       const totals = parseTotals(out);
       const ms = Date.now() - started;
+      // a suite that needs an outside server says `<name>: SKIPPED (<why>)` and registers no test
+      const skipNote = /^.*: SKIPPED \(.*\)$/m.exec(out)?.[0];
       if (!totals) {
         // No summary: a crash, a timeout, or a file that registered no test (e.g. a skipped contract).
         const registeredNone = code === 0 && !/Total:/.test(out);
-        resolve({ file, total: registeredNone ? 0 : 1, passed: 0, skipped: 0, failed: registeredNone ? 0 : 1, code, ms });
+        resolve({ file, total: registeredNone ? 0 : 1, passed: 0, skipped: 0, failed: registeredNone ? 0 : 1, code, ms, skipNote });
         return;
       }
       let failed = totals.total - totals.passed; // uvu's Total excludes skipped tests
       if (code !== 0 && failed === 0) failed = 1; // exited badly after its tests (e.g. a leaked error)
-      resolve({ file, ...totals, failed, code, ms });
+      resolve({ file, ...totals, failed, code, ms, skipNote });
     });
   });
 
@@ -73,8 +75,12 @@ for (const file of files) {
 
 process.stdout.write('\n--- per file ---\n');
 for (const r of results) {
-  const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
-  process.stdout.write(`${mark} ${relative(root, r.file)}  passed ${r.passed}/${r.total}  skipped ${r.skipped}  ${(r.ms / 1000).toFixed(1)}s\n`);
+  const mark = r.failed > 0 ? 'FAIL' : r.skipNote && r.total === 0 ? 'SKIP' : 'ok  ';
+  process.stdout.write(`${mark} ${relative(root, r.file)}  passed ${r.passed}/${r.total}  skipped ${r.skipped}  ${(r.ms / 1000).toFixed(1)}s${r.skipNote ? `  [${r.skipNote}]` : ''}\n`);
+}
+const notRun = results.filter((r) => r.skipNote && r.total === 0);
+if (notRun.length > 0) {
+  process.stdout.write(`\nNot run here (counted neither passed nor failed):\n${notRun.map((r) => `  ${r.skipNote}`).join('\n')}\n`);
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

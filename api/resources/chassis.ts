@@ -10,6 +10,7 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   checkAllowSpecifyFields,
+  canonicalUuid,
   checkInvalidFields,
   commonListArgs,
   envelope,
@@ -27,7 +28,7 @@ import { clientError, fromDomainError, webobError } from '../http-errors.ts';
 import { applyPatch, changedFields, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark, makeLink } from '../url.ts';
-import { dispatchAndWait } from './common.ts';
+import { nowOf, write } from './common.ts';
 
 const notFound = (uuid: string) => fromDomainError(domainError('ChassisNotFound', `Chassis ${uuid} could not be found.`));
 
@@ -75,9 +76,10 @@ const chassisUuidParam = (req: FastifyRequest, name = 'chassis_uuid'): string =>
 const itemSchema = { type: 'object', additionalProperties: true };
 const tags = ['chassis'];
 
-export const chassisRoutes = async (app: FastifyInstance, { deps, config }: ResourceOptions): Promise<void> => {
+export const chassisRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
+  const { deps, config } = ctx;
   const load = async (uuid: string): Promise<ChassisView> => {
-    const c = await deps.readModels.chassis.get(uuid.toLowerCase());
+    const c = isUuidLike(uuid) ? await deps.readModels.chassis.get(canonicalUuid(uuid)) : undefined;
     if (!c) throw notFound(uuid);
     return c;
   };
@@ -136,11 +138,10 @@ export const chassisRoutes = async (app: FastifyInstance, { deps, config }: Reso
     { schema: { tags, summary: 'Create a chassis', body: jsonSchemaOf(t.exact(ChassisCreateBody)), response: { 201: itemSchema } } },
     async (req, reply) => {
       const body = validateChassis(bodyOf(req.body));
-      const uuid = (body.uuid ?? randomUUID()).toLowerCase();
-      await dispatchAndWait(deps, config, req, {
+      const uuid = body.uuid ? canonicalUuid(body.uuid) : randomUUID();
+      await write(ctx, req, 'chassis', uuid, {
         type: 'CreateChassis',
-        chassisUuid: uuid,
-        fields: { description: body.description ?? null, extra: body.extra ?? {} },
+        data: { uuid, at: nowOf(ctx), fields: { description: body.description ?? null, extra: body.extra ?? {} } },
       });
       const c = await load(uuid);
       reply.code(201).header('location', `${req.baseUrl}/v1/chassis/${uuid}`);
@@ -164,10 +165,9 @@ export const chassisRoutes = async (app: FastifyInstance, { deps, config }: Reso
       if ((valid.uuid ?? null) !== current.uuid) throw clientError(`Cannot patch /uuid. Only the following can be updated: description, extra`);
       const changed = changedFields(doc, patched, ['description', 'extra']);
       if (changed.length > 0) {
-        await dispatchAndWait(deps, config, req, {
+        await write(ctx, req, 'chassis', current.uuid, {
           type: 'UpdateChassis',
-          chassisUuid: current.uuid,
-          fields: { description: valid.description ?? null, extra: valid.extra ?? {} },
+          data: { uuid: current.uuid, at: nowOf(ctx), changes: { description: valid.description ?? null, extra: valid.extra ?? {} } },
         });
       }
       return chassisJson(req.baseUrl, await load(current.uuid));
@@ -182,7 +182,7 @@ export const chassisRoutes = async (app: FastifyInstance, { deps, config }: Reso
     if (E.isRight(nodes) && nodes.right.length > 0) {
       throw fromDomainError(domainError('ChassisNotEmpty', `Cannot complete the requested action because chassis ${c.uuid} contains nodes.`));
     }
-    await dispatchAndWait(deps, config, req, { type: 'DeleteChassis', chassisUuid: c.uuid });
+    await write(ctx, req, 'chassis', c.uuid, { type: 'DeleteChassis', data: { uuid: c.uuid, at: nowOf(ctx) } });
     return reply.code(204).send();
   });
 

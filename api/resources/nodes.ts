@@ -8,11 +8,15 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { noValidHost } from '../../domain/conductor/index.ts';
 import { domainError } from '../../domain/errors.ts';
+import { updatableFieldNames, type CreateFields, type UpdatableFields } from '../../domain/node/node.ts';
+import { sealSecrets, type SecretScope } from '../../domain/secrets.ts';
 import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   booleanArg,
+  canonicalUuid,
   checkAllowSpecifyFields,
   checkAllowedFields,
   commonListArgs,
@@ -29,39 +33,18 @@ import {
   type Query,
   type SortSpec,
 } from '../collection.ts';
-import type { NodeFilters, NodeView, NodeWritable } from '../deps.ts';
+import type { NodeFilters, NodeView } from '../deps.ts';
+import { resolveInterfaces, type InterfaceFields } from '../hardware.ts';
 import { ApiError, clientError, fromDomainError, notAcceptable } from '../http-errors.ts';
 import { applyPatch, checkAllowedPaths, validatePatchDocument, type PatchOp } from '../patch.ts';
 import { allows } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
-import { jsonSuffixOf } from '../url.ts';
-import { dispatchAndWait } from './common.ts';
+import { commandMeta, nowOf, placementOf, waitForWrite, write } from './common.ts';
 import { checkNodeQueryFields, nodeJson, nodeObjectFields, nodeVersionedFields, type NodeJsonContext } from './node-json.ts';
+import { checkNameAcceptable, nodeLookup, nodeNotFound } from './node-lookup.ts';
 
-// ---- identity ----------------------------------------------------------------------------------
-
-const logicalName = /^[A-Z0-9\-._~]+$/i;
-const hostnameSafe = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9\-_]{0,62}[a-z0-9])*\.?$/;
-
-export const isValidLogicalName = (name: string): boolean => name.length <= 255 && logicalName.test(name);
-
-/** api utils is_valid_logical_name: hostname-safe before 1.10, RFC 3986 unreserved after. */
-const isValidNameAt = (req: FastifyRequest, name: string): boolean =>
-  name.length <= 255 && (allows(req, 10) ? logicalName.test(name) : hostnameSafe.test(name));
-
-export const reservedNodeNames = ['maintenance', 'management', 'states', 'vendor_passthru', 'detail', 'validate'];
-
-/** _check_names_acceptable */
-const checkNameAcceptable = (req: FastifyRequest, name: string, invalidMessage: string): void => {
-  if (!allows(req, 5)) throw notAcceptable();
-  if (!isValidNameAt(req, name) || isUuidLike(name)) throw clientError(invalidMessage);
-  if (reservedNodeNames.includes(name)) {
-    throw clientError(`The word "${name}" is reserved and can not be used as a node name. Reserved words are: ${reservedNodeNames.join(', ')}.`);
-  }
-};
-
-const nodeNotFound = (ident: string) => fromDomainError(domainError('NodeNotFound', `Node ${ident} could not be found.`));
+export { isValidLogicalName, reservedNodeNames } from './node-lookup.ts';
 
 // ---- the node body (node_schema) ---------------------------------------------------------------
 
@@ -174,12 +157,14 @@ const UPDATE_ALLOWED_STATES = [
   'adopt failed', 'rescue failed', 'unrescue failed',
 ];
 
-const writableFields: ReadonlyArray<keyof NodeWritable> = [
-  'name', 'driver', 'driver_info', 'instance_info', 'instance_uuid', 'extra', 'properties', 'chassis_uuid',
-  'maintenance', 'resource_class', 'conductor_group', 'automated_clean', 'protected', 'protected_reason', 'owner',
-  'description', 'retired', 'retired_reason', 'lessee', 'network_data', 'shard', 'console_enabled', 'boot_mode',
-  'secure_boot', ...(Object.keys(interfaceProps) as Array<keyof NodeWritable>),
+/** The fields the domain lets a user set (node.ts userProps); the schema's other keys are ignored. */
+const writableFields: readonly (keyof UpdatableFields)[] = updatableFieldNames;
+
+const secretScopes: ReadonlyArray<[keyof UpdatableFields, SecretScope]> = [
+  ['driver_info', 'driver_info'],
+  ['instance_info', 'instance_info'],
 ];
+
 
 // ---- lists -------------------------------------------------------------------------------------
 
@@ -208,9 +193,9 @@ const minimal = (minor: number) => notAcceptable(`Request not acceptable. The mi
 const parseFilters = (req: FastifyRequest, query: Query, chassisFromPath?: string): { filters: NodeFilters; conductor?: string } => {
   const f: NodeFilters = {};
   const chassisUuid = chassisFromPath ?? uuidArg(query, 'chassis_uuid');
-  if (chassisUuid !== undefined) f.chassis_uuid = chassisUuid.toLowerCase();
+  if (chassisUuid !== undefined) f.chassis_uuid = canonicalUuid(chassisUuid);
   const instanceUuid = uuidArg(query, 'instance_uuid');
-  if (instanceUuid !== undefined) f.instance_uuid = instanceUuid.toLowerCase();
+  if (instanceUuid !== undefined) f.instance_uuid = canonicalUuid(instanceUuid);
   const set = <K extends keyof NodeFilters>(k: K, v: NodeFilters[K] | undefined) => {
     if (v !== undefined) f[k] = v;
   };
@@ -265,35 +250,33 @@ const tags = ['nodes'];
 const nodeSchema = { type: 'object', additionalProperties: true };
 const identParams = { type: 'object', properties: { node_ident: { type: 'string', description: 'UUID or name (≥1.5)' } } };
 
-export const nodeRoutes = async (app: FastifyInstance, { deps, config }: ResourceOptions): Promise<void> => {
-  const ctx: NodeJsonContext = { conductorFor: (n) => deps.ring?.conductorFor(n) ?? null };
+/** Seals the clear secrets of the dicts a write carries (the domain refuses clear ones). */
+const sealed = <T extends Partial<Record<keyof UpdatableFields, unknown>>>(ctx: ResourceOptions, fields: T): T => {
+  const out = { ...fields } as Record<string, unknown>;
+  for (const [k, scope] of secretScopes) {
+    const v = out[k];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = sealSecrets(v as Record<string, unknown>, ctx.deps.secrets, scope);
+  }
+  return out as T;
+};
+
+/** The driver's interfaces checked and (at create, or with reset_interfaces) filled in. */
+const interfacesFor = (ctx: ResourceOptions, driver: string, group: string, uuid: string, given: InterfaceFields, resolveMissing: boolean): InterfaceFields => {
+  const hw = ctx.deps.conductors.hardwareTypes().get(driver);
+  if (!hw || ctx.deps.conductors.ownerOf({ uuid, group, driver }) === null) throw fromDomainError(noValidHost({ uuid, group, driver }));
+  const r = resolveInterfaces(hw, given, resolveMissing);
+  if ('error' in r) throw fromDomainError(r.error);
+  return r.ok;
+};
+
+const interfaceKeys = Object.keys(interfaceProps) as Array<keyof InterfaceFields>;
+
+export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
+  const { deps, config } = ctx;
+  const jsonCtx: NodeJsonContext = { conductorFor: (n) => deps.conductors.ownerOf(placementOf(n)) };
   const nodes = deps.readModels.nodes;
-
-  const getRpcNode = async (req: FastifyRequest, ident: string): Promise<NodeView | undefined> => {
-    if (isUuidLike(ident)) return nodes.get(ident.toLowerCase());
-    if (allows(req, 5)) {
-      if (isValidNameAt(req, ident)) return nodes.getByName(ident);
-      throw clientError(`Expected a logical name or UUID but received ${ident}.`, 400, 'InvalidUuidOrName');
-    }
-    return undefined;
-  };
-
-  /** get_rpc_node_with_suffix */
-  const resolve = async (req: FastifyRequest, ident: string): Promise<NodeView> => {
-    const node = await getRpcNode(req, ident);
-    if (node) return node;
-    if (jsonSuffixOf(req)) {
-      const again = await getRpcNode(req, `${ident}.json`);
-      if (again) return again;
-    }
-    throw nodeNotFound(ident);
-  };
-
-  const identOf = (req: FastifyRequest, argName = 'node_ident'): string => {
-    const ident = (req.params as { node_ident: string }).node_ident;
-    if (!isValidLogicalName(ident) && !isUuidLike(ident)) throw clientError(`Expected UUID or name for ${argName}: ${ident}`);
-    return ident;
-  };
+  const lookup = nodeLookup(nodes);
+  const { resolve, identOf } = lookup;
 
   const list = async (req: FastifyRequest, detailPath: boolean, chassisUuid?: string) => {
     const query = queryOf(req);
@@ -303,11 +286,11 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
     const { filters, conductor } = parseFilters(req, query, chassisUuid);
     const fields = detailPath ? undefined : returnFields(req, args.fields, args.detail, DEFAULT_FIELDS);
     checkNodeQueryFields(fields);
-    const page = await nodes.list({ limit: args.limit, marker: args.marker?.toLowerCase(), sortKey: args.sortKey, sortDir: args.sortDir, filters });
+    const page = await nodes.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters });
     if (E.isLeft(page)) throw fromDomainError(page.left);
     let rows = page.right;
-    if (conductor !== undefined) rows = rows.filter((n) => ctx.conductorFor(n) === conductor);
-    const items = rows.map((n) => nodeJson(req, n, fields, ctx));
+    if (conductor !== undefined) rows = rows.filter((n) => jsonCtx.conductorFor(n) === conductor);
+    const items = rows.map((n) => nodeJson(req, n, fields, jsonCtx));
     const resource = chassisUuid !== undefined ? `chassis/${chassisUuid}/nodes` : 'nodes';
     const next = nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items, filters.instance_uuid ? 0 : args.limit, [
       ['sort_key', args.sortKey],
@@ -337,8 +320,13 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
   app.get('/v1/nodes/:node_ident', { schema: { tags, summary: 'Show a node', params: identParams, response: { 200: nodeSchema } } }, async (req) => {
     const ident = identOf(req);
     const node = await resolve(req, ident);
-    return nodeJson(req, node, fieldsOfShow(req), ctx);
+    return nodeJson(req, node, fieldsOfShow(req), jsonCtx);
   });
+
+  const requireChassis = async (chassisUuid: string): Promise<void> => {
+    // ChassisNotFound re-coded to 400: a reference inside a node body, not the resource asked for
+    if (!(await deps.readModels.chassis.get(canonicalUuid(chassisUuid)))) throw clientError(`Chassis ${chassisUuid} could not be found.`, 400, 'ChassisNotFound');
+  };
 
   app.post(
     '/v1/nodes',
@@ -348,35 +336,35 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
       const raw = bodyOf(req.body);
       const body = validateNodeBody(raw, createKeys);
       rejectNewerFields(req, body as Record<string, unknown>);
-      const uuid = (body.uuid || randomUUID()).toLowerCase();
+      const uuid = body.uuid ? canonicalUuid(body.uuid) : randomUUID();
       if (body.name !== undefined && body.name !== null) checkNameAcceptable(req, body.name, `Cannot create node with invalid name '${body.name}'`);
       if (body.chassis_uuid) await requireChassis(body.chassis_uuid);
-      const fields: NodeWritable & { driver: string } = { driver: body.driver! };
+      const given = body as Record<string, unknown>;
+      const fields: Record<string, unknown> = { driver: body.driver! };
       for (const k of writableFields) {
-        const v = (body as Record<string, unknown>)[k];
-        if (v !== undefined && k !== 'driver') (fields as Record<string, unknown>)[k] = v;
+        const v = given[k];
+        if (v !== undefined && v !== null && k !== 'driver') fields[k] = v;
+        else if (v === null && !['driver_info', 'extra', 'instance_info', 'properties', 'network_data', 'maintenance', 'protected', 'retired'].includes(k)) fields[k] = null;
       }
-      fields.conductor_group = (body.conductor_group || '').toLowerCase();
-      if (fields.chassis_uuid) fields.chassis_uuid = fields.chassis_uuid.toLowerCase();
-      if (fields.instance_uuid) fields.instance_uuid = fields.instance_uuid.toLowerCase();
-      for (const k of ['driver_info', 'extra', 'instance_info', 'properties', 'network_data'] as const) if (fields[k] === null) fields[k] = {};
-      await dispatchAndWait(deps, config, req, {
+      fields.conductor_group = String(body.conductor_group || '').toLowerCase();
+      if (typeof fields.chassis_uuid === 'string') fields.chassis_uuid = canonicalUuid(fields.chassis_uuid);
+      if (typeof fields.instance_uuid === 'string') fields.instance_uuid = canonicalUuid(fields.instance_uuid);
+      Object.assign(fields, interfacesFor(ctx, body.driver!, fields.conductor_group as string, uuid, fields as InterfaceFields, true));
+      await write(ctx, req, 'node', uuid, {
         type: 'CreateNode',
-        nodeUuid: uuid,
-        initialProvisionState: allows(req, 11) ? 'enroll' : 'available',
-        fields,
+        data: {
+          uuid,
+          at: nowOf(ctx),
+          fields: sealed(ctx, fields) as CreateFields,
+          initial_provision_state: allows(req, 11) ? 'enroll' : 'available',
+        },
       });
       const node = await nodes.get(uuid);
       if (!node) throw nodeNotFound(uuid);
       reply.code(201).header('location', `${req.baseUrl}/v1/nodes/${uuid}`);
-      return nodeJson(req, node, undefined, ctx);
+      return nodeJson(req, node, undefined, jsonCtx);
     },
   );
-
-  const requireChassis = async (chassisUuid: string): Promise<void> => {
-    // ChassisNotFound re-coded to 400: a reference inside a node body, not the resource asked for
-    if (!(await deps.readModels.chassis.get(chassisUuid.toLowerCase()))) throw clientError(`Chassis ${chassisUuid} could not be found.`, 400, 'ChassisNotFound');
-  };
 
   app.patch(
     '/v1/nodes/:node_ident',
@@ -421,52 +409,95 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
         else if (!allows(req, 5)) throw notAcceptable();
       }
 
+      const current = node as unknown as Record<string, unknown>;
       const before: Record<string, unknown> = {};
-      for (const f of [...nodeObjectFields, 'uuid', 'created_at', 'updated_at', 'chassis_uuid']) before[f] = (node as unknown as Record<string, unknown>)[f] ?? null;
+      for (const f of [...nodeObjectFields, 'uuid', 'created_at', 'updated_at', 'chassis_uuid']) before[f] = current[f] ?? null;
       const patched = applyPatch(before, patch);
       const candidate: Record<string, unknown> = {};
       for (const k of patchKeys) if (k in patched) candidate[k] = patched[k];
       const valid = validateNodeBody(candidate, patchKeys) as Record<string, unknown>;
       valid.conductor_group = String(valid.conductor_group ?? '').toLowerCase();
       if (valid.protected === null || valid.protected === undefined) valid.protected = false;
+      for (const k of ['maintenance', 'retired'] as const) if (valid[k] === null || valid[k] === undefined) valid[k] = false;
       for (const k of ['driver_info', 'extra', 'instance_info', 'properties', 'network_data']) if (valid[k] === null) valid[k] = {};
 
       const changes: Record<string, unknown> = {};
       for (const k of writableFields) {
         const now = valid[k] === undefined ? null : valid[k];
-        const was = (node as unknown as Record<string, unknown>)[k] ?? null;
+        const was = current[k] ?? null;
         if (JSON.stringify(now) !== JSON.stringify(was)) changes[k] = now;
       }
-      if ('uuid' in valid && valid.uuid !== node.uuid) throw clientError(`Cannot patch /uuid. Only the following can be updated: ${PATCH_ALLOWED_FIELDS.join(', ')}`);
+      if ('uuid' in valid && typeof valid.uuid === 'string' && canonicalUuid(valid.uuid) !== node.uuid) {
+        throw clientError(`Cannot patch /uuid. Only the following can be updated: ${PATCH_ALLOWED_FIELDS.join(', ')}`);
+      }
       if ('chassis_uuid' in changes) {
         if (changes.chassis_uuid) {
-          changes.chassis_uuid = String(changes.chassis_uuid).toLowerCase();
+          changes.chassis_uuid = canonicalUuid(String(changes.chassis_uuid));
           await requireChassis(String(changes.chassis_uuid));
         } else if (node.chassis_uuid && !allows(req, 25)) throw notAcceptable();
       }
+      if (typeof changes.instance_uuid === 'string') changes.instance_uuid = canonicalUuid(changes.instance_uuid);
       if ('driver' in changes && node.console_enabled) {
         throw clientError(`Node ${ident} can not update the driver while the console is enabled. Please stop the console first.`, 409);
       }
-      if (Object.keys(changes).length > 0 || resetInterfaces) {
-        await dispatchAndWait(deps, config, req, {
+      const driver = String(changes.driver ?? node.driver);
+      const group = String(changes.conductor_group ?? node.conductor_group);
+      if ('driver' in changes || 'conductor_group' in changes || interfaceKeys.some((k) => k in changes)) {
+        // a driver change re-validates every interface (reset_interfaces: unspecified ones take the new defaults)
+        const given: InterfaceFields = {};
+        for (const k of interfaceKeys) {
+          const specified = k in changes;
+          const v = specified ? changes[k] : resetInterfaces ? undefined : current[k];
+          if (v !== undefined) given[k] = v as string | null;
+        }
+        const resolved = interfacesFor(ctx, driver, group, node.uuid, given, Boolean(resetInterfaces));
+        for (const k of interfaceKeys) if (k in resolved && JSON.stringify(resolved[k] ?? null) !== JSON.stringify(current[k] ?? null)) changes[k] = resolved[k];
+      }
+      if (Object.keys(changes).length > 0) {
+        await write(ctx, req, 'node', node.uuid, {
           type: 'UpdateNode',
-          nodeUuid: node.uuid,
-          changes: changes as NodeWritable,
-          ...(resetInterfaces !== undefined ? { resetInterfaces } : {}),
+          data: { uuid: node.uuid, at: nowOf(ctx), changes: sealed(ctx, changes) as UpdatableFields, microversion: req.apiVersion.minor },
         });
       }
       const updated = await nodes.get(node.uuid);
       if (!updated) throw nodeNotFound(ident);
-      return nodeJson(req, updated, undefined, ctx);
+      return nodeJson(req, updated, undefined, jsonCtx);
     },
   );
 
-  app.delete('/v1/nodes/:node_ident', { schema: { tags, summary: 'Delete a node', params: identParams } }, async (req, reply) => {
+  app.delete('/v1/nodes/:node_ident', { schema: { tags, summary: 'Delete a node (and its ports, portgroups, volume connectors and targets)', params: identParams } }, async (req, reply) => {
     rejectUnexpected(queryOf(req), []);
     const node = await resolve(req, identOf(req));
-    await dispatchAndWait(deps, config, req, { type: 'DeleteNode', nodeUuid: node.uuid });
+    if (deps.conductors.ownerOf(placementOf(node)) === null) throw fromDomainError(noValidHost(placementOf(node)));
+    const meta = commandMeta(req);
+    await write(ctx, req, 'node', node.uuid, { type: 'DeleteNode', data: { uuid: node.uuid, at: nowOf(ctx), allow_deleting_available: true } }, meta);
+    await deleteDependents(node, meta.correlationId, meta.actor, req);
     return reply.code(204).send();
   });
+
+  /** Ironic's destroy_node takes the node's ports, portgroups, volume connectors/targets and allocation with it. */
+  const deleteDependents = async (node: NodeView, correlationId: string, actor: string, req: FastifyRequest): Promise<void> => {
+    const all = async <V extends { uuid: string }>(q: { list: (o: { limit: number; sortKey: string; sortDir: 'asc'; filters: { node_uuid: string } }) => Promise<E.Either<unknown, V[]>> }) => {
+      const r = await q.list({ limit: 100_000, sortKey: 'id', sortDir: 'asc', filters: { node_uuid: node.uuid } });
+      return E.isRight(r) ? r.right.map((d) => d.uuid) : [];
+    };
+    const at = nowOf(ctx);
+    let last: bigint | undefined;
+    const run = async (r: Promise<E.Either<unknown, { position: bigint | undefined }>>) => {
+      const done = await r;
+      if (E.isRight(done) && done.right.position !== undefined) last = done.right.position;
+    };
+    const meta = () => ({ actor, correlationId, commandId: randomUUID() });
+    for (const uuid of await all(deps.readModels.ports)) await run(deps.commands.execute('port', uuid, { type: 'DeletePort', data: { uuid, at } }, meta()));
+    for (const uuid of await all(deps.readModels.portgroups)) await run(deps.commands.execute('portgroup', uuid, { type: 'DeletePortgroup', data: { uuid, at } }, meta()));
+    for (const uuid of await all(deps.readModels.volumeConnectors)) await run(deps.commands.execute('volumeconnector', uuid, { type: 'DeleteVolumeConnector', data: { uuid, at } }, meta()));
+    for (const uuid of await all(deps.readModels.volumeTargets)) await run(deps.commands.execute('volumetarget', uuid, { type: 'DeleteVolumeTarget', data: { uuid, at } }, meta()));
+    if (node.allocation_uuid) {
+      const uuid = node.allocation_uuid;
+      await run(deps.commands.execute('allocation', uuid, { type: 'DeleteAllocation', data: { uuid, at } }, meta()));
+    }
+    await waitForWrite(ctx, req, last);
+  };
 
   // /detail only exists on the collection; Ironic answers a node's /detail with 404
   app.get('/v1/nodes/:node_ident/detail', { schema: { hide: true } }, async () => {
@@ -478,7 +509,7 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
   const chassisParam = (req: FastifyRequest): string => {
     const uuid = (req.params as { chassis_uuid: string }).chassis_uuid;
     if (!isUuidLike(uuid)) throw clientError(`Expected UUID for chassis_uuid: ${uuid}`);
-    return uuid;
+    return canonicalUuid(uuid);
   };
   const forbidden = async () => {
     throw fromDomainError(domainError('OperationNotPermitted', 'Operation not permitted.'));
@@ -491,5 +522,4 @@ export const nodeRoutes = async (app: FastifyInstance, { deps, config }: Resourc
   app.get('/v1/chassis/:chassis_uuid/nodes/:node_ident', { schema: { hide: true } }, forbidden);
   app.patch('/v1/chassis/:chassis_uuid/nodes/:node_ident', { schema: { hide: true } }, forbidden);
   app.delete('/v1/chassis/:chassis_uuid/nodes/:node_ident', { schema: { hide: true } }, forbidden);
-
 };

@@ -16,7 +16,8 @@ const file = writeHtpasswd([
   `ops:${bcrypt.hashSync('pa:ss word', 4)}`,
   '',
 ]);
-const { app } = await testApp({ IRONLOG_AUTH_STRATEGY: 'http_basic', IRONLOG_HTPASSWD_FILE: file });
+const t = await testApp({ IRONLOG_AUTH_STRATEGY: 'http_basic', IRONLOG_HTPASSWD_FILE: file });
+const { app } = t;
 
 test('no credentials → 401 with WWW-Authenticate, in Ironic format', async () => {
   const r = await app.inject({ method: 'GET', url: '/v1/chassis' });
@@ -110,13 +111,14 @@ test('parseBasicAuth splits at the first colon and keeps the rest of the passwor
 });
 
 test('noauth lets everything through', async () => {
-  const { app: open } = await testApp({ IRONLOG_AUTH_STRATEGY: 'noauth' });
+  const openT = await testApp({ IRONLOG_AUTH_STRATEGY: 'noauth' });
+  const open = openT.app;
   assert.is((await open.inject({ method: 'GET', url: '/v1/chassis' })).statusCode, 200);
   assert.is((await open.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
-  await open.close();
+  await openT.close();
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

@@ -8,7 +8,8 @@ import { checkAllowedFields, hideVersionedFields, isUuidLike, nextUrl, parseBool
 import { ApiError } from '../../api/http-errors.ts';
 import { innerError, latest, testApp, v } from './support/app.ts';
 
-const { app } = await testApp({ IRONLOG_API_MAX_LIMIT: '3' });
+const t = await testApp({ IRONLOG_API_MAX_LIMIT: '3' });
+const { app } = t;
 const H = { host: 'h' };
 const uuids: string[] = [];
 for (let i = 0; i < 5; i++) {
@@ -129,6 +130,6 @@ test('units: booleans, uuids, string lists, next, version hiding', () => {
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

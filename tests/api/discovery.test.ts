@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { normalisePath } from '../../api/url.ts';
 import { latest, testApp, v } from './support/app.ts';
 
-const { app } = await testApp();
+const t = await testApp();
+const { app } = t;
 const host = { host: 'ironic.example:6385' };
 
 const versionDoc = {
@@ -86,10 +87,11 @@ test('paths without /v1 are re-routed into v1; .json is stripped', async () => {
 });
 
 test('IRONLOG_API_PUBLIC_ENDPOINT replaces the host in links', async () => {
-  const { app: pub } = await testApp({ IRONLOG_API_PUBLIC_ENDPOINT: 'https://bm.example.org/' });
+  const pubT = await testApp({ IRONLOG_API_PUBLIC_ENDPOINT: 'https://bm.example.org/' });
+  const pub = pubT.app;
   const body = JSON.parse((await pub.inject({ method: 'GET', url: '/', headers: host })).body) as { default_version: { links: Array<{ href: string }> } };
   assert.is(body.default_version.links[0]!.href, 'https://bm.example.org/v1/');
-  await pub.close();
+  await pubT.close();
 });
 
 test('Openstack-Request-Id on every response, successes and errors alike', async () => {
@@ -113,9 +115,8 @@ test('a valid inbound X-Openstack-Request-Id is kept; an invalid one is not', as
 test('request logs carry the request id', async () => {
   const lines: string[] = [];
   const { buildApp } = await import('../../api/app.ts');
-  const { makeFakes } = await import('./support/fakes.ts');
   const { loadApiConfig } = await import('../../api/config.ts');
-  const logged = buildApp(makeFakes().deps, loadApiConfig({ IRONLOG_AUTH_STRATEGY: 'noauth' }), {
+  const logged = buildApp(t.deps, loadApiConfig({ IRONLOG_AUTH_STRATEGY: 'noauth' }), {
     logger: { level: 'info', stream: { write: (l: string) => void lines.push(l) } },
   });
   const id = 'req-0123abcd-0123-4567-89ab-0123456789ab';
@@ -153,6 +154,6 @@ test('/v1/openapi.json: an OpenAPI 3 document generated from the routes', async 
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

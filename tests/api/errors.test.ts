@@ -10,7 +10,8 @@ import { errorBody, ApiError } from '../../api/http-errors.ts';
 import { errorsPlugin, toApiError } from '../../api/plugins/errors.ts';
 import { innerError, latest, testApp } from './support/app.ts';
 
-const { app, fakes } = await testApp({ IRONLOG_API_MAX_BODY_SIZE: '4096' });
+const t = await testApp({ IRONLOG_API_MAX_BODY_SIZE: '4096' });
+const { app } = t;
 
 const json = { 'content-type': 'application/json' };
 
@@ -48,7 +49,7 @@ test('wrong method on a known path: webob 405 with an Allow header', async () =>
 });
 
 test('malformed JSON → 400 in Ironic format, and nothing is written', async () => {
-  const before = fakes.commands.length;
+  const before = await t.count();
   for (const payload of ['{bad', '{"description": "x",}', '[1, 2', 'nul']) {
     const r = await app.inject({ method: 'POST', url: '/v1/chassis', headers: json, payload });
     assert.is(r.statusCode, 400, payload);
@@ -56,7 +57,7 @@ test('malformed JSON → 400 in Ironic format, and nothing is written', async ()
     assert.is(inner.faultcode, 'Client');
     assert.match(String(inner.faultstring), /^Invalid JSON in request body/);
   }
-  assert.is(fakes.commands.length, before);
+  assert.is(await t.count(), before);
 });
 
 test('a body over the limit → 413 in Ironic format', async () => {
@@ -82,7 +83,7 @@ test('no body on a POST is an empty object, as Ironic', async () => {
 });
 
 test('wrong types and unknown fields → 400 schema errors, nothing written', async () => {
-  const before = fakes.commands.length;
+  const before = await t.count();
   const r1 = await app.inject({ method: 'POST', url: '/v1/chassis', payload: { bogus: 1 } });
   assert.is(r1.statusCode, 400);
   assert.is(innerError(r1.body).faultstring, "Schema error for chassis: Additional properties are not allowed ('bogus' was unexpected)");
@@ -94,7 +95,7 @@ test('wrong types and unknown fields → 400 schema errors, nothing written', as
   const r4 = await app.inject({ method: 'POST', url: '/v1/chassis', payload: { uuid: 'not-a-uuid' } });
   assert.is(r4.statusCode, 400);
   assert.is(innerError(r4.body).faultstring, 'Expected UUID for uuid: not-a-uuid');
-  assert.is(fakes.commands.length, before);
+  assert.is(await t.count(), before);
 });
 
 test('a malformed URL (bad percent-encoding) → 400 in Ironic format', async () => {
@@ -104,7 +105,7 @@ test('a malformed URL (bad percent-encoding) → 400 in Ironic format', async ()
 });
 
 test('DomainError values map to their status and Ironic class message', async () => {
-  fakes.failNext(domainError('NodeLocked', 'Node X is locked by host h1, please retry after the current operation is completed.'));
+  t.failNext(domainError('NodeLocked', 'Node X is locked by host h1, please retry after the current operation is completed.'));
   const r = await app.inject({ method: 'POST', url: '/v1/chassis', payload: {} });
   assert.is(r.statusCode, 409);
   assert.equal(innerError(r.body), {
@@ -112,7 +113,7 @@ test('DomainError values map to their status and Ironic class message', async ()
     faultstring: 'Node X is locked by host h1, please retry after the current operation is completed.',
     debuginfo: null,
   });
-  fakes.failNext(domainError('TemporaryFailure', 'No free conductor workers available'));
+  t.failNext(domainError('TemporaryFailure', 'No free conductor workers available'));
   const r2 = await app.inject({ method: 'POST', url: '/v1/chassis', payload: {} });
   assert.is(r2.statusCode, 503);
   assert.is(innerError(r2.body).faultcode, 'Server');
@@ -153,6 +154,6 @@ test('toApiError keeps client statuses from frameworks and errorBody escapes lik
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

@@ -3,10 +3,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { defaultNode } from './support/fakes.ts';
 import { innerError, latest, testApp, v } from './support/app.ts';
 
-const { app, fakes } = await testApp();
+const t = await testApp();
+const { app } = t;
 const H = { host: 'h' };
 type J = Record<string, unknown>;
 const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, version: string | null, payload?: unknown) => {
@@ -40,8 +40,17 @@ test('create at latest: 201, Location, enroll, the full node in Ironic\'s key or
   assert.equal(r.body.traits, []);
   assert.equal(r.body.clean_step, {});
   assert.equal(r.body.links, [{ href: `http://h/v1/nodes/${n1}`, rel: 'self' }, { href: `http://h/nodes/${n1}`, rel: 'bookmark' }]);
-  const cmd = fakes.commands.at(-1)!.command;
-  assert.is(cmd.type, 'CreateNode');
+  // the event holds the secrets sealed, never in clear
+  const created = (await t.events()).at(-1)!;
+  assert.is(created.type, 'NodeCreated');
+  const stored = (created.data as { node: { driver_info: Record<string, unknown>; instance_info: Record<string, unknown> } }).node;
+  assert.match(JSON.stringify(stored.driver_info.ipmi_password), /^\{"\$secret":"v1:/);
+  assert.match(JSON.stringify(stored.instance_info.configdrive), /^\{"\$secret":"v1:/);
+  assert.not.match(JSON.stringify(created.data), /"pw"|H4sI|redfish_password":"x"/);
+  assert.is(stored.driver_info.ipmi_address, '10.0.0.1');
+  // interfaces resolved to fake-hardware's defaults
+  assert.is(r.body.deploy_interface, 'fake');
+  assert.is(r.body.network_interface, 'noop');
 });
 
 test('create without a version header: 1.1 rules (available, no name, old fields hidden)', async () => {
@@ -57,7 +66,7 @@ test('create without a version header: 1.1 rules (available, no name, old fields
 });
 
 test('create: body errors → 400, unknown driver → 400 NoValidHost, bad names, missing chassis', async () => {
-  const before = fakes.commands.length;
+  const before = await t.count();
   const cases: Array<[unknown, string | RegExp]> = [
     [{}, "Schema error for node: 'driver' is a required property"],
     [{ driver: 'fake-hardware', bogus: 1 }, "Schema error for node: Additional properties are not allowed ('bogus' was unexpected)"],
@@ -77,7 +86,7 @@ test('create: body errors → 400, unknown driver → 400 NoValidHost, bad names
     if (typeof expected === 'string') assert.is(fault(r.raw), expected);
     else assert.match(fault(r.raw), expected);
   }
-  assert.is(fakes.commands.length, before);
+  assert.is(await t.count(), before);
   const nvh = await call('POST', '/v1/nodes', 'latest', { driver: 'no-such-driver' });
   assert.is(nvh.status, 400);
   assert.match(fault(nvh.raw), /^No valid host was found/);
@@ -112,8 +121,7 @@ test('show with fields: only those plus links; unknown → 400; too new → 406'
 });
 
 test('list: default fields, detail, filters with their version gates, next', async () => {
-  const seeded = defaultNode('0f6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b', '2024-01-01T00:00:00+00:00');
-  fakes.putNode({ ...seeded, name: 'maint-1', maintenance: true, provision_state: 'manageable', owner: 'p1', conductor_group: 'g1', shard: 's1', description: 'blue rack', instance_uuid: '9f6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b' });
+  await t.seedNode({ uuid: '0f6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b', name: 'maint-1', maintenance: true, provision_state: 'manageable', owner: 'p1', conductor_group: 'g1', shard: 's1', description: 'blue rack', instance_uuid: '9f6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b' });
   const r = await call('GET', '/v1/nodes', 'latest');
   const first = (r.body.nodes as J[])[0]!;
   // object_to_dict puts uuid first whatever the order of the default fields
@@ -159,10 +167,12 @@ test('patch: Ironic\'s rules, 406 for too-new fields, 409 in transitions, the fu
   assert.is(ok.body.description, 'hello');
   assert.equal(ok.body.properties, {});
   assert.is((ok.body.driver_info as J).ipmi_username, 'admin');
-  const upd = fakes.commands.at(-1)!.command;
-  assert.is(upd.type, 'UpdateNode');
-  if (upd.type === 'UpdateNode') assert.equal(Object.keys(upd.changes).sort(), ['description', 'driver_info', 'properties']);
-  const before = fakes.commands.length;
+  const upd = (await t.events()).at(-1)!;
+  assert.is(upd.type, 'NodeUpdated');
+  assert.equal(Object.keys((upd.data as { changes: object }).changes).sort(), ['description', 'driver_info', 'properties']);
+  // untouched secrets stay sealed as they were
+  assert.match(JSON.stringify((upd.data as { changes: { driver_info: object } }).changes.driver_info), /"ipmi_password":\{"\$secret":"v1:/);
+  const before = await t.count();
   const errs: Array<[unknown, string, number, string | RegExp]> = [
     [[{ op: 'replace', path: '/provision_state', value: 'active' }], 'latest', 400, /^Cannot patch \/provision_state\. Only the following can be updated: automated_clean, /],
     [[{ op: 'add', path: '/traits', value: ['CUSTOM_X'] }], 'latest', 400, /^Cannot patch \/traits/],
@@ -183,10 +193,9 @@ test('patch: Ironic\'s rules, 406 for too-new fields, 409 in transitions, the fu
   const reset = await call('PATCH', `/v1/nodes/${n1}?reset_interfaces=true`, 'latest', [{ op: 'replace', path: '/extra', value: {} }]);
   assert.is(fault(reset.raw), "The reset_interfaces parameter can only be used when changing the node's driver.");
   assert.is((await call('PATCH', `/v1/nodes/${n1}?reset_interfaces=true`, '1.44', [{ op: 'replace', path: '/driver', value: 'ipmi' }])).status, 406);
-  assert.is(fakes.commands.length, before);
+  assert.is(await t.count(), before);
 
-  const busy = defaultNode('2a6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b', '2024-01-01T00:00:00+00:00');
-  fakes.putNode({ ...busy, provision_state: 'deploying', target_provision_state: 'active', maintenance: true, instance_uuid: '3a6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b' });
+  const busy = await t.seedNode({ uuid: '2a6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b', provision_state: 'deploying', target_provision_state: 'active', maintenance: true, instance_uuid: '3a6e2a4b-1c3d-4e5f-8a9b-0c1d2e3f4a5b' });
   const locked = await call('PATCH', `/v1/nodes/${busy.uuid}`, 'latest', [{ op: 'replace', path: '/extra', value: { a: 1 } }]);
   assert.is(locked.status, 409);
   assert.is(fault(locked.raw), `Node ${busy.uuid} can not be updated while a state transition is in progress.`);
@@ -213,6 +222,6 @@ test('delete: 204, then gone; unknown → 404', async () => {
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { parseVersionHeader } from '../../api/plugins/versions.ts';
 import { innerError, testApp } from './support/app.ts';
 
-const { app } = await testApp();
+const t = await testApp();
+const { app } = t;
 const get = (url: string, version?: string) =>
   app.inject({ method: 'GET', url, headers: version === undefined ? {} : { 'x-openstack-ironic-api-version': version } });
 
@@ -118,6 +119,6 @@ test('parseVersionHeader follows Python int() parsing', () => {
 });
 
 test.after(async () => {
-  await app.close();
+  await t.close();
 });
 test.run();

@@ -81,6 +81,18 @@ test('a command id retried on the same conductor runs once, even when the retrie
   assert.is((await eventsOfCommand(nodes[1], burstId)).length, 1);
 });
 
+test('work not about a node goes to any conductor of the group (queue group)', async () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 30; i++) {
+    const r = await router.requestAny('', 'whoami', {}, { actor: 'test' });
+    assert.ok(E.isRight(r));
+    if (E.isRight(r)) seen.add((r.right.result as { host: string }).host);
+  }
+  assert.ok(seen.size >= 2, `answered by ${[...seen].join(', ')}`);
+  const bad = await router.requestAny('', 'nope', {}, { actor: 'test' });
+  assert.ok(E.isLeft(bad) && bad.left.errorClass === 'InvalidParameterValue');
+});
+
 test('requests to a SIGSTOPped owner are re-routed to the new owner once it is declared lost', async () => {
   const victim = procs.get('route-2')!;
   const mine = ownedBy('route-2').slice(0, 10);

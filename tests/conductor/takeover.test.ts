@@ -31,6 +31,8 @@ let view: MembershipView;
 let router: NodeRouter;
 const procs = new Map<string, ConductorProcess>();
 const stepDelayMs = 400;
+// the conductors' heartbeat; IRONLOG_TEST_HEARTBEAT_MS=1000 measures failover at the default
+const heartbeatMs = Number(process.env.IRONLOG_TEST_HEARTBEAT_MS ?? 250);
 
 const apiCommand = async (uuid: string, command: NodeCommand) => {
   const r = await handleCommand(nodeBinding, streamId('node', uuid), { commandId: randomUUID(), command, actor: 'admin' }, { store });
@@ -44,7 +46,7 @@ const provisionState = async (uuid: string) => {
 test.before(async () => {
   nats = await startNatsServer();
   dataDir = mkdtempSync(join(tmpdir(), 'ironlog-takeover-'));
-  const env: ClusterEnv = { natsUrl: nats.url, dataDir, heartbeatMs: 250, misses: 3, extra: { IRONLOG_FAKE_STEP_DELAY_MS: String(stepDelayMs) } };
+  const env: ClusterEnv = { natsUrl: nats.url, dataDir, heartbeatMs, misses: 3, extra: { IRONLOG_FAKE_STEP_DELAY_MS: String(stepDelayMs), IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S: '1' } };
   store = await openEventStore({ dataDir });
   nc = await connectNats([nats.url], { name: 'takeover-test' });
   view = new MembershipView({ store, nc, pollIntervalMs: 100 });
@@ -101,6 +103,8 @@ test('SIGKILL during 30 deploys: all reach active on the survivors, takeovers lo
 
   const lost = (await store.readStream(membershipStream)).find((r) => r.type === 'ConductorLost' && (r.data as { hostname: string }).hostname === victim);
   assert.ok(lost, 'the victim was declared lost');
+  const firstTakeover = (await store.readAll({ after: lost!.position, streamPrefixes: ['node-'] })).find((e) => e.type === 'NodeHistoryRecorded');
+  process.stderr.write(`  declared lost ${lost!.created.getTime() - killedAt} ms after SIGKILL, first takeover at ${(firstTakeover?.created.getTime() ?? NaN) - killedAt} ms\n`);
   const after = await store.readAll({ after: lost!.position, streamPrefixes: ['node-'] });
   assert.is(after.filter((e) => e.metadata.actor === `conductor:${victim}`).length, 0, 'no event from the dead conductor after its loss');
 
@@ -109,13 +113,90 @@ test('SIGKILL during 30 deploys: all reach active on the survivors, takeovers lo
     const takeovers = events.filter((e) => e.type === 'NodeHistoryRecorded' && (e.data as { entry: { event_type: string } }).entry.event_type === 'takeover');
     assert.is(takeovers.length, 1, `one takeover of ${u}`);
     const text = (takeovers[0].data as { entry: { event: string } }).entry.event;
-    assert.match(text, new RegExp(`from ${victim} .*resuming deploy from step [12]`));
+    // resumed exactly after the steps the victim completed (the one it had started runs again)
+    const completedByVictim = events.filter((e) => e.type === 'StepCompleted' && e.metadata.actor === `conductor:${victim}`).length;
+    assert.match(text, new RegExp(`from ${victim} at ring epoch \\d+: resuming deploy from step ${completedByVictim}\\.$`), text);
     // the step the victim had started ran again on the new owner; none was skipped
     const completed = events.filter((e) => e.type === 'StepCompleted').length;
     assert.ok(completed >= 3, `${completed} steps completed`);
     const final = await loadAggregate(store, nodeBinding, streamId('node', u));
     assert.ok(final.state.status === 'present' && final.state.node.reservation === null && final.state.node.conductor_affinity !== victim);
   }
+});
+
+test('a 4th conductor joins mid-deploy: it takes over the nodes the ring moves to it, the old owners stop', async () => {
+  const env: ClusterEnv = { natsUrl: nats.url, dataDir, heartbeatMs, misses: 3, extra: { IRONLOG_FAKE_STEP_DELAY_MS: String(stepDelayMs), IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S: '1' } };
+  const uuids = Array.from({ length: 40 }, () => randomUUID());
+  const at = () => new Date().toISOString();
+  for (const uuid of uuids) {
+    await apiCommand(uuid, { type: 'CreateNode', data: { uuid, at: at(), fields: { driver: 'fake-hardware' }, initial_provision_state: 'available' } });
+    await apiCommand(uuid, { type: 'RequestProvisionAction', data: { uuid, at: at(), verb: 'active' } });
+  }
+  const placement = (uuid: string) => ({ uuid, group: '', driver: 'fake-hardware' });
+  const before = new Map(uuids.map((u) => [u, view.ownerOf(placement(u))]));
+  // slow deploys (3 steps of 2 s) so the join lands in the middle of them
+  const started = await Promise.all(uuids.map((u) => router.request(placement(u), 'deploy', { delayMs: 2000 }, { actor: 'admin' })));
+  for (const r of started) assert.ok(E.isRight(r), E.isLeft(r) ? r.left.message : '');
+  const joiner = spawnConductor('take-4', env, 'deploy-conductor.ts');
+  procs.set('take-4', joiner);
+  await joiner.waitFor((l) => l.ev === 'ready', 30_000, 'ready');
+  await view.waitFor((m) => m.members['take-4'] !== undefined, 5000);
+  const moved = uuids.filter((u) => view.ownerOf(placement(u)) === 'take-4');
+  assert.ok(moved.length > 0, 'the ring moved some nodes to take-4');
+  for (const u of uuids) if (!moved.includes(u)) assert.is(view.ownerOf(placement(u)), before.get(u));
+
+  const deadline = Date.now() + 30_000;
+  let states: (string | undefined)[] = [];
+  while (Date.now() < deadline) {
+    states = await Promise.all(uuids.map(provisionState));
+    if (states.every((s) => s === 'active')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(states.filter((s) => s !== 'active'), [], 'every node active');
+  for (const u of moved) {
+    const events = await store.readStream(streamId('node', u));
+    const takeovers = events.filter((e) => e.type === 'NodeHistoryRecorded' && (e.data as { entry: { event_type: string } }).entry.event_type === 'takeover');
+    assert.is(takeovers.length, 1, `one takeover of ${u}`);
+    assert.match((takeovers[0].data as { entry: { event: string } }).entry.event, /^Conductor take-4 took over node .* from take-[123] at ring epoch \d+: resuming deploy/);
+    const done = events.filter((e) => e.type === 'ProvisionStateChanged' && (e.data as { event: string }).event === 'done');
+    assert.is(done.length, 1, 'deployed once');
+    assert.is(done[0].metadata.actor, 'conductor:take-4');
+  }
+  for (const u of uuids.filter((x) => !moved.includes(x))) {
+    const events = await store.readStream(streamId('node', u));
+    assert.not.ok(events.some((e) => e.type === 'NodeHistoryRecorded'), 'nodes that stayed were not taken over');
+  }
+});
+
+test('periodic callback timeout: a wait state older than its timeout in the log is failed by the owner', async () => {
+  const uuid = randomUUID();
+  const long = '2020-01-01T00:00:00.000Z';
+  const recent = new Date().toISOString();
+  const h = { host: 'someone', ring_epoch: 1 };
+  await apiCommand(uuid, { type: 'CreateNode', data: { uuid, at: long, fields: { driver: 'fake-hardware' }, initial_provision_state: 'available' } });
+  await apiCommand(uuid, { type: 'RequestProvisionAction', data: { uuid, at: long, verb: 'active' } });
+  await apiCommand(uuid, { type: 'ReserveNode', data: { uuid, at: long, ...h } });
+  await apiCommand(uuid, { type: 'ApplyProvisionEvent', data: { uuid, at: long, event: 'wait', holder: h } });
+  await apiCommand(uuid, { type: 'ReleaseNode', data: { uuid, at: long, host: 'someone' } });
+  // a second node that entered its wait just now must be left alone
+  const fresh = randomUUID();
+  await apiCommand(fresh, { type: 'CreateNode', data: { uuid: fresh, at: recent, fields: { driver: 'fake-hardware' }, initial_provision_state: 'available' } });
+  await apiCommand(fresh, { type: 'RequestProvisionAction', data: { uuid: fresh, at: recent, verb: 'active' } });
+  await apiCommand(fresh, { type: 'ReserveNode', data: { uuid: fresh, at: recent, ...h } });
+  await apiCommand(fresh, { type: 'ApplyProvisionEvent', data: { uuid: fresh, at: recent, event: 'wait', holder: h } });
+  await apiCommand(fresh, { type: 'ReleaseNode', data: { uuid: fresh, at: recent, host: 'someone' } });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await provisionState(uuid)) !== 'deploy failed') await new Promise((r) => setTimeout(r, 100));
+  const final = await loadAggregate(store, nodeBinding, streamId('node', uuid));
+  assert.ok(final.state.status === 'present');
+  if (final.state.status === 'present') {
+    assert.is(final.state.node.provision_state, 'deploy failed');
+    assert.is(final.state.node.last_error, `Timeout reached while waiting for callback for node ${uuid}`);
+    assert.is(final.state.node.reservation, null);
+  }
+  const failedBy = (await store.readStream(streamId('node', uuid))).filter((e) => e.type === 'ProvisionStateChanged').at(-1)!;
+  assert.is(failedBy.metadata.actor, `conductor:${view.ownerOf({ uuid, group: '', driver: 'fake-hardware' })}`);
+  assert.is(await provisionState(fresh), 'wait call-back');
 });
 
 test.run();

@@ -1,26 +1,154 @@
-// Builds an API app for a test: in-memory fakes, no logging, noauth unless told otherwise.
+// Builds an API app for a test on the REAL stack: the SQLite event store in a temp dir, the
+// projector and read models, the command handler and the in-process conductor. No logging,
+// noauth unless told otherwise. Helpers seed nodes in any state (as stored events), count the
+// events in the log (to prove a refused request wrote nothing) and inject one failure.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../api/app.ts';
 import { loadApiConfig, type ApiConfig } from '../../../api/config.ts';
-import { makeFakes, type FakeOptions, type Fakes } from './fakes.ts';
+import type { ApiDeps } from '../../../api/deps.ts';
+import type { LocalConductor } from '../../../api/local-conductor.ts';
+import { startApiRuntime, type ApiRuntime } from '../../../api/runtime.ts';
+import type { DomainError } from '../../../domain/errors.ts';
+import { nodeDecider } from '../../../domain/node/index.ts';
+import type { Node } from '../../../domain/node/node.ts';
+import { SqliteEventStore } from '../../../eventstore/sqlite.ts';
+import type { RecordedEvent } from '../../../eventstore/port.ts';
+import { createSecretBox } from '../../../secrets/secret-box.ts';
 
 export interface TestApp {
   app: FastifyInstance;
-  fakes: Fakes;
   config: ApiConfig;
+  store: SqliteEventStore;
+  runtime: ApiRuntime;
+  deps: ApiDeps;
+  local: LocalConductor;
+  /** every event in the log, oldest first */
+  events(): Promise<RecordedEvent[]>;
+  /** how many events the log holds */
+  count(): Promise<number>;
+  /** appends a NodeCreated holding this node (any state), and waits for the read models */
+  seedNode(fields: Partial<Node>): Promise<Node>;
+  /** appends raw node events (e.g. NodeReserved) and waits for the read models */
+  appendNodeEvents(uuid: string, events: Array<{ type: string; data: unknown }>): Promise<void>;
+  /** the next command (through the handler or a conductor) fails with this error */
+  failNext(e: DomainError): void;
+  /** waits for the in-process conductor's background work */
+  idle(): Promise<void>;
+  close(): Promise<void>;
 }
 
-export const testApp = async (env: Record<string, string> = {}, fakeOptions: FakeOptions = {}): Promise<TestApp> => {
+export interface TestAppOptions {
+  /** finish fake-hardware work at once (default true) */
+  fakeWork?: boolean;
+}
+
+const at = () => new Date().toISOString().replace('Z', '+00:00');
+
+export const testApp = async (env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-api-'));
   const config = loadApiConfig({ IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth', ...env });
-  const fakes = makeFakes(fakeOptions);
-  const app = buildApp(fakes.deps, config, { logger: false });
-  await app.ready();
-  return { app, fakes, config };
+  const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
+  const runtime = await startApiRuntime({
+    store,
+    readModelsPath: join(dataDir, 'readmodels.sqlite'),
+    secrets: createSecretBox(randomBytes(32)),
+    conductorHost: 'test-conductor',
+    fakeWork: options.fakeWork ?? true,
+  });
+  let failure: DomainError | undefined;
+  const takeFailure = (): DomainError | undefined => {
+    const f = failure;
+    failure = undefined;
+    return f;
+  };
+  const real = runtime.deps;
+  const deps: ApiDeps = {
+    ...real,
+    commands: {
+      execute: async (kind, id, command, meta) => {
+        const f = takeFailure();
+        return f ? E.left(f) : real.commands.execute(kind, id, command, meta);
+      },
+    },
+    conductors: {
+      ownerOf: (n) => real.conductors.ownerOf(n),
+      hardwareTypes: () => real.conductors.hardwareTypes(),
+      extraConductors: () => real.conductors.extraConductors(),
+      allocate: (u, m) => real.conductors.allocate(u, m),
+      request: async (node, command, meta) => {
+        const f = takeFailure();
+        return f ? E.left(f) : real.conductors.request(node, command, meta);
+      },
+    },
+  };
+  let app: FastifyInstance;
+  try {
+    app = buildApp(deps, config, { logger: false });
+    await app.ready();
+  } catch (err) {
+    await runtime.stop();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const waitHead = async () => {
+    const head = await store.headPosition();
+    if (head !== 'start') await real.readModels.waitForPosition(head, 5000);
+  };
+  const appendNodeEvents = async (uuid: string, events: Array<{ type: string; data: unknown }>) => {
+    const existing = await store.readStream(`node-${uuid}`);
+    const correlationId = `req-${randomUUID()}`;
+    await store.append(
+      `node-${uuid}`,
+      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata: { correlationId, causationId: correlationId, actor: 'test-seed', timestamp: at() } })),
+      existing.length === 0 ? 'no_stream' : existing[existing.length - 1]!.revision,
+    );
+    await waitHead();
+  };
+
+  return {
+    app,
+    config,
+    store,
+    runtime,
+    deps,
+    local: runtime.local!,
+    events: () => store.readAll(),
+    count: async () => (await store.readAll()).length,
+    seedNode: async (fields) => {
+      const uuid = fields.uuid ?? randomUUID();
+      const decided = nodeDecider.decide(
+        { type: 'CreateNode', data: { uuid, at: at(), fields: { driver: fields.driver ?? 'fake-hardware' } } },
+        nodeDecider.initialState(),
+      );
+      if (E.isLeft(decided)) throw new Error(decided.left.message);
+      const created = decided.right[0] as { type: 'NodeCreated'; data: { node: Node } };
+      const node: Node = { ...created.data.node, ...fields, uuid };
+      await appendNodeEvents(uuid, [{ type: 'NodeCreated', data: { node } }]);
+      return node;
+    },
+    appendNodeEvents,
+    failNext: (e) => {
+      failure = e;
+    },
+    idle: async () => {
+      await runtime.local?.idle();
+      await waitHead();
+    },
+    close: async () => {
+      await app.close();
+      await runtime.stop();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 };
 
 export const writeHtpasswd = (lines: string[]): string => {

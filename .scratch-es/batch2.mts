@@ -1,0 +1,17 @@
+import { SqliteEventStore } from '../eventstore/sqlite.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+const ac = process.argv[2];
+const md = () => ({ correlationId: randomUUID(), causationId: randomUUID(), actor: 'a', timestamp: new Date().toISOString(), commandId: randomUUID() });
+const dir = mkdtempSync(join(tmpdir(), 'es-'));
+const s = new SqliteEventStore({ path: join(dir, 'events.sqlite') });
+if (ac) (s as any).db.pragma(`wal_autocheckpoint = ${ac}`);
+const bs = Number(process.argv[3] ?? 500);
+const batches = Array.from({ length: 100000 / bs }, (_, b) => Array.from({ length: bs }, (_, i) => ({ id: randomUUID(), type: 'T', data: { nodeUuid: randomUUID(), i, name: 'x'.repeat(50) }, metadata: md() })));
+const cpu0 = process.cpuUsage(); const t = performance.now();
+for (let b = 0; b < batches.length; b++) s.appendSync(`batch-${b}`, batches[b], 'no_stream');
+const dt = performance.now() - t; const cpu = process.cpuUsage(cpu0);
+console.log(`ac=${ac ?? 'default'} bs=${bs}`, 'ev/s', Math.round(100000 / dt * 1000), 'cpu-bound ev/s', Math.round(100000 / ((cpu.user + cpu.system) / 1e6)), 'user', (cpu.user/1e6).toFixed(2), 'sys', (cpu.system/1e6).toFixed(2));
+await s.close();

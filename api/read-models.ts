@@ -1,0 +1,110 @@
+// The API's read side over the real read models (projections/): a thin adapter from what the API
+// asks (deps.ts ReadModels) to the projections' query functions on the read-model database.
+// Reads are synchronous SQLite queries on the file the projector writes; waiting for a write's
+// position is the projector's.
+
+import type Database from 'better-sqlite3';
+import * as E from 'fp-ts/lib/Either.js';
+import { domainError } from '../domain/errors.ts';
+import { allocationsCollection } from '../projections/allocations.ts';
+import { getChassis, listChassis } from '../projections/chassis.ts';
+import { getConductor, listConductors } from '../projections/conductors.ts';
+import { getCrud, listCrud, type ListPage } from '../projections/crud-docs.ts';
+import { listDeployTemplates } from '../projections/deploy-templates.ts';
+import { historyRecord, nodeHistory, resolveHistoryNode, timeline } from '../projections/history.ts';
+import { getNode, listNodes, shardCounts } from '../projections/nodes.ts';
+import { eqFilters, type PageQuery } from '../projections/paging.ts';
+import { listPortgroups } from '../projections/portgroups.ts';
+import { getPort, listPorts } from '../projections/ports.ts';
+import { getVolumeConnector, getVolumeTarget, listVolumeConnectors, listVolumeTargets } from '../projections/volume.ts';
+import type { ConductorView, ListOptions, ListResult, NodeView, ReadModels } from './deps.ts';
+
+const pageQuery = (o: ListOptions<unknown>): PageQuery => ({
+  limit: o.limit,
+  sort_key: o.sortKey,
+  sort_dir: o.sortDir,
+  ...(o.marker !== undefined ? { marker: o.marker } : {}),
+});
+
+const docs = <V>(page: E.Either<import('../domain/errors.ts').DomainError, ListPage>): ListResult<V> =>
+  E.map((p: ListPage) => p.items as unknown as V[])(page);
+
+const asDoc = <V>(d: Record<string, unknown> | undefined): V | undefined => d as V | undefined;
+
+const uuidLike = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A named crud document by name only (the API resolves UUIDs itself). */
+const byName = (db: Database.Database, table: string, name: string): Record<string, unknown> | undefined => {
+  const row = db.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE name = ? AND live = 1 ORDER BY seq LIMIT 1`).get(name);
+  return row ? (JSON.parse(row.doc) as { doc: Record<string, unknown> }).doc : undefined;
+};
+
+export interface SqliteReadModelsOptions {
+  db: Database.Database;
+  waitForPosition: (position: bigint, timeoutMs: number) => Promise<void>;
+}
+
+export const sqliteReadModels = ({ db, waitForPosition }: SqliteReadModelsOptions): ReadModels => ({
+  nodes: {
+    get: async (uuid) => (uuidLike.test(uuid) ? getNode(db, uuid) : undefined),
+    getByName: async (name) => {
+      const row = db.prepare<[string], { doc: string }>('SELECT doc FROM nodes WHERE name = ? AND live = 1').get(name);
+      return row ? (JSON.parse(row.doc) as { node: NodeView }).node : undefined;
+    },
+    list: async (o) => {
+      const f = o.filters;
+      const page = listNodes(db, { ...pageQuery(o), ...f });
+      return E.map((p: { nodes: Record<string, unknown>[] }) => p.nodes as unknown as NodeView[])(page);
+    },
+  },
+  chassis: {
+    get: async (uuid) => asDoc(getChassis(db, uuid)),
+    list: async (o) => docs(listChassis(db, pageQuery(o))),
+  },
+  ports: {
+    get: async (uuid) => asDoc(getPort(db, uuid)),
+    list: async (o) => docs(listPorts(db, o.filters, pageQuery(o))),
+  },
+  portgroups: {
+    get: async (uuid) => asDoc(getCrud(db, 'portgroups', uuid.toLowerCase())),
+    getByName: async (name) => asDoc(byName(db, 'portgroups', name)),
+    list: async (o) => docs(listPortgroups(db, o.filters, pageQuery(o))),
+  },
+  allocations: {
+    get: async (uuid) => asDoc(getCrud(db, 'allocations', uuid.toLowerCase())),
+    getByName: async (name) => asDoc(byName(db, 'allocations', name)),
+    list: async (o) => {
+      const f = o.filters;
+      return docs(listCrud(db, allocationsCollection, eqFilters({ node_uuid: f.node_uuid, resource_class: f.resource_class, state: f.state, owner: f.owner }), pageQuery(o)));
+    },
+  },
+  deployTemplates: {
+    get: async (uuid) => asDoc(getCrud(db, 'deploy_templates', uuid.toLowerCase())),
+    getByName: async (name) => asDoc(byName(db, 'deploy_templates', name)),
+    list: async (o) => docs(listDeployTemplates(db, pageQuery(o))),
+  },
+  volumeConnectors: {
+    get: async (uuid) => asDoc(getVolumeConnector(db, uuid)),
+    list: async (o) => docs(listVolumeConnectors(db, o.filters, pageQuery(o))),
+  },
+  volumeTargets: {
+    get: async (uuid) => asDoc(getVolumeTarget(db, uuid)),
+    list: async (o) => docs(listVolumeTargets(db, o.filters, pageQuery(o))),
+  },
+  conductors: {
+    get: async (hostname) => getConductor(db, hostname) as ConductorView | undefined,
+    list: async (o) => E.map((p: { conductors: Record<string, unknown>[] }) => p.conductors as unknown as ConductorView[])(listConductors(db, pageQuery(o))),
+  },
+  history: {
+    page: async (nodeUuid, { limit, marker }) => {
+      const r = nodeHistory(db, nodeUuid, marker === undefined ? { limit } : { limit, marker });
+      if ('markerNotFound' in r) return E.left(domainError('NodeHistoryNotFound', `Node history record ${r.markerNotFound} could not be found.`));
+      return E.right(r.records);
+    },
+    get: async (nodeUuid, uuid) => historyRecord(db, nodeUuid, uuid),
+    timeline: async (nodeUuid) => timeline(db, nodeUuid),
+    resolve: async (ident) => resolveHistoryNode(db, ident),
+  },
+  shards: async () => shardCounts(db),
+  waitForPosition,
+});

@@ -1,0 +1,291 @@
+// Publishes every committed event on NATS (subjects: publisher/subjects.ts), into the JetStream
+// stream IRONLOG_EVENTS, so a subscriber that resumes from a stream sequence misses nothing and
+// sees nothing twice.
+//
+// Driven by the event store's subscribeToAll. One "cycle" = connect-side setup, then one
+// subscription: ensure the stream, read where it ends, resume after the larger of that position
+// and the checkpoint file, publish batch by batch. Any failure (NATS down, an ack timeout, another
+// publisher in the way) ends the cycle; the next one starts after a backoff from what JetStream
+// really holds, so nothing is lost and nothing is stored twice:
+//  - every message carries `Nats-Msg-Id` = the event id (JetStream drops a repeat within its
+//    duplicate window), and
+//  - every message expects the stream's last sequence to be the one before it
+//    (`Nats-Expected-Last-Sequence`), so a message can only be stored right after its predecessor:
+//    the stream is a gap-free prefix of the log in log order, whatever failed, and two publishers
+//    running at once cannot interleave.
+// Messages are pipelined (many in flight, acks awaited per chunk), so a backlog goes out fast.
+
+import * as E from 'fp-ts/lib/Either.js';
+import { connect, headers as natsHeaders, type NatsConnection, type PubAck } from 'nats';
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
+import { checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { ensureStream, streamTail } from './jetstream.ts';
+import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS, eventSubject, Headers, publicStreamPrefixes } from './subjects.ts';
+import { maskDeep, renderEvent, type EventJson, type Masker } from './wire.ts';
+
+/** A pino logger satisfies it. */
+export interface PublisherLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const nothing = (): void => undefined;
+const silent: PublisherLog = { debug: nothing, info: nothing, warn: nothing, error: nothing };
+
+export interface PublisherOptions {
+  store: Pick<EventStore, 'subscribeToAll'>;
+  /** one URL, a comma-separated list, or an array (NATS_URL) */
+  natsUrl: string | string[];
+  /** where the checkpoint file lives (IRONLOG_DATA_DIR) */
+  dataDir: string;
+  log?: PublisherLog;
+  /** JetStream stream name; default IRONLOG_EVENTS */
+  streamName?: string;
+  /** how long to wait for a JetStream ack or API answer; default 5000 ms */
+  ackTimeoutMs?: number;
+  /** messages in flight before acks are awaited; default 256 */
+  maxInFlight?: number;
+  /** backoff between failed cycles; default 100 ms doubling up to 5000 ms */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** used only when the publisher creates the stream; default 2 min / keep for ever */
+  duplicateWindowMs?: number;
+  maxAgeMs?: number;
+  mask?: Masker;
+  /** NATS connection name; default ironlog-publisher */
+  name?: string;
+}
+
+export interface PublisherStatus {
+  connected: boolean;
+  /** the last log position JetStream acknowledged (or the position resumed after) */
+  position: bigint | 'start';
+  /** messages acknowledged since start */
+  published: number;
+  /** cycles that ended in an error since start */
+  failures: number;
+  lastError: string | undefined;
+  caughtUp: boolean;
+}
+
+export interface Publisher {
+  stop(): Promise<void>;
+  status(): PublisherStatus;
+}
+
+class ResyncNeeded extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResyncNeeded';
+  }
+}
+
+const sleep = (ms: number, wake: Promise<void>): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void wake.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const maxPosition = (a: bigint | undefined, b: bigint | undefined): bigint | undefined =>
+  a === undefined ? b : b === undefined ? a : a > b ? a : b;
+
+export const startPublisher = (options: PublisherOptions): Publisher => new EventPublisher(options);
+
+class EventPublisher implements Publisher {
+  private readonly log: PublisherLog;
+  private readonly servers: string[];
+  private readonly streamName: string;
+  private readonly ackTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly mask: Masker;
+  private readonly cpPath: string;
+  private stopping = false;
+  private signalStop!: () => void;
+  private readonly stopSignal: Promise<void>;
+  private readonly done: Promise<void>;
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private endCycle: (() => void) | undefined;
+  private state: PublisherStatus = { connected: false, position: 'start', published: 0, failures: 0, lastError: undefined, caughtUp: false };
+
+  constructor(private readonly o: PublisherOptions) {
+    this.log = o.log ?? silent;
+    this.servers = (Array.isArray(o.natsUrl) ? o.natsUrl : o.natsUrl.split(',')).map((s) => s.trim()).filter(Boolean);
+    this.streamName = o.streamName ?? EVENTS_STREAM;
+    this.ackTimeoutMs = o.ackTimeoutMs ?? 5000;
+    this.maxInFlight = o.maxInFlight ?? 256;
+    this.mask = o.mask ?? maskDeep;
+    this.cpPath = checkpointPath(o.dataDir);
+    this.stopSignal = new Promise((r) => (this.signalStop = r));
+    this.done = this.run();
+  }
+
+  status(): PublisherStatus {
+    return { ...this.state, connected: this.nc !== undefined && !this.nc.isClosed() && this.state.connected };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.signalStop();
+      await this.sub?.stop().catch(() => undefined);
+      this.endCycle?.();
+    }
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.o.retryMinMs ?? 100;
+    const maxBackoff = this.o.retryMaxMs ?? 5000;
+    while (!this.stopping) {
+      const publishedBefore = this.state.published;
+      try {
+        const nc = this.nc ?? (await this.connect());
+        if (this.stopping) break;
+        await this.cycle(nc);
+      } catch (e) {
+        if (this.stopping) break;
+        if (this.state.published !== publishedBefore) backoff = this.o.retryMinMs ?? 100;
+        this.state.failures++;
+        this.state.lastError = errorText(e);
+        this.state.caughtUp = false;
+        const level = e instanceof ResyncNeeded ? 'info' : 'warn';
+        this.log[level]({ err: errorText(e), retryInMs: backoff }, 'event publisher: cycle ended, resuming from what JetStream holds');
+        await sleep(backoff, this.stopSignal);
+        backoff = Math.min(backoff * 2, maxBackoff);
+      }
+    }
+    const nc = this.nc;
+    this.nc = undefined;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  /** One attempt; the connection then reconnects by itself for ever. */
+  private async connect(): Promise<NatsConnection> {
+    const nc = await connect({
+      servers: this.servers,
+      name: this.o.name ?? 'ironlog-publisher',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      reconnectJitter: 50,
+      timeout: this.ackTimeoutMs,
+    });
+    this.nc = nc;
+    this.state.connected = true;
+    this.log.info({ server: nc.getServer() }, 'event publisher: connected to NATS');
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.state.connected = false;
+        if (s.type === 'reconnect') this.state.connected = true;
+        if (s.type === 'disconnect' || s.type === 'reconnect') this.log.info({ server: s.data }, `event publisher: NATS ${s.type}`);
+      }
+    })();
+    void nc.closed().then(() => {
+      if (this.nc === nc) this.nc = undefined;
+      this.state.connected = false;
+    });
+    return nc;
+  }
+
+  /** Resolves when stopped; rejects when publishing failed. */
+  private async cycle(nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager({ timeout: this.ackTimeoutMs });
+    const ensured = await ensureStream(jsm, {
+      name: this.streamName,
+      duplicateWindowMs: this.o.duplicateWindowMs ?? 120_000,
+      maxAgeMs: this.o.maxAgeMs ?? 0,
+    });
+    if (ensured.created) this.log.info({ stream: this.streamName, subjects: ensured.subjects }, 'event publisher: created the JetStream stream');
+    else if (!ensured.subjects.includes(EVENTS_STREAM_SUBJECTS)) {
+      this.log.warn({ stream: this.streamName, subjects: ensured.subjects }, `event publisher: the stream does not list ${EVENTS_STREAM_SUBJECTS}`);
+    }
+    const tail = await streamTail(jsm, this.streamName);
+    const file = readCheckpoint(this.cpPath);
+    const resumeAfter = maxPosition(tail.position, file?.stream === this.streamName ? file.position : undefined);
+    let expectedSeq = tail.lastSeq;
+    this.state.position = resumeAfter ?? 'start';
+    this.log.info(
+      { after: resumeAfter?.toString() ?? 'start', streamLastSeq: tail.lastSeq, streamPosition: tail.position?.toString(), checkpoint: file?.position.toString() },
+      'event publisher: resuming',
+    );
+    if (this.stopping) return;
+
+    const js = nc.jetstream({ timeout: this.ackTimeoutMs });
+
+    const publishBatch = async (events: RecordedEvent[]): Promise<void> => {
+      // a corrupt event stops the publisher on it (logged at each retry), never skipped; the
+      // events before it still go out, so the checkpoint reaches it
+      const rendered: { ev: RecordedEvent; json: EventJson }[] = [];
+      let corrupt: Error | undefined;
+      for (const ev of events) {
+        const r = renderEvent(ev, this.mask);
+        if (E.isLeft(r)) {
+          corrupt = r.left;
+          break;
+        }
+        rendered.push({ ev, json: r.right });
+      }
+      for (let i = 0; i < rendered.length && !this.stopping; i += this.maxInFlight) {
+        const chunk = rendered.slice(i, i + this.maxInFlight);
+        const base = expectedSeq;
+        const settled = await Promise.allSettled(
+          chunk.map(({ ev, json }, k) => {
+            const h = natsHeaders();
+            h.set(Headers.position, json.position);
+            h.set(Headers.stream, ev.streamId);
+            h.set(Headers.revision, String(json.revision));
+            h.set(Headers.type, ev.type);
+            return js.publish(eventSubject(ev.streamId, ev.type), JSON.stringify(json), {
+              msgID: ev.id,
+              expect: { lastSequence: base + k },
+              headers: h,
+            });
+          }),
+        );
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+        const acks = settled.map((s) => (s as PromiseFulfilledResult<PubAck>).value);
+        const last = chunk[chunk.length - 1]!.ev;
+        const duplicates = acks.filter((a) => a.duplicate).length;
+        this.state.published += acks.length - duplicates;
+        this.state.position = last.position;
+        writeCheckpoint(this.cpPath, { position: last.position, stream: this.streamName });
+        if (duplicates > 0) {
+          // stored before (by us before a crash, or by a second publisher): the stream's last
+          // sequence is no longer base + n, so start again from what it really holds
+          throw new ResyncNeeded(`JetStream already held ${duplicates} of these events`);
+        }
+        expectedSeq = base + chunk.length;
+      }
+      if (corrupt) throw corrupt;
+    };
+
+    await new Promise<void>((resolve, reject) => {
+      this.endCycle = resolve;
+      this.sub = this.o.store.subscribeToAll(
+        {
+          after: resumeAfter ?? 'start',
+          streamPrefixes: [...publicStreamPrefixes],
+          onCaughtUp: () => {
+            this.state.caughtUp = true;
+            this.log.info({ position: this.state.position.toString() }, 'event publisher: caught up with the log');
+          },
+          onError: reject,
+        },
+        publishBatch,
+      );
+    }).finally(async () => {
+      this.endCycle = undefined;
+      const sub = this.sub;
+      this.sub = undefined;
+      await sub?.stop().catch(() => undefined);
+    });
+  }
+}

@@ -1,0 +1,69 @@
+// An event as subscribers see it, on NATS and in the API's event stream: the stored event,
+// decoded (a corrupt event is an error, never skipped or passed on), with every secret masked.
+// Events only ever hold sealed secrets ({"$secret": "v1:..."}); subscribers get "******" in their
+// place, and the dicts Ironic masks by key (driver_info, instance_info, driver_internal_info, step
+// args) are masked by key as well, so nothing secret leaves even if a value slipped through.
+
+import * as E from 'fp-ts/lib/Either.js';
+import { isPlainObject } from '../domain/codecs.ts';
+import { decodeStoredEvent } from '../domain/index.ts';
+import { EventMetadataC } from '../domain/metadata.ts';
+import { isSealed, maskSecrets, SECRET_MASK, type SecretScope } from '../domain/secrets.ts';
+import { CorruptStoredEvent } from '../eventstore/errors.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+
+/** Replaces every secret in a JSON value by "******". */
+export type Masker = (value: unknown) => unknown;
+
+const scopeOfKey: Readonly<Record<string, SecretScope>> = {
+  driver_info: 'driver_info',
+  instance_info: 'instance_info',
+  driver_internal_info: 'driver_internal_info',
+  args: 'args',
+};
+
+export const maskDeep: Masker = (value) => {
+  if (isSealed(value)) return SECRET_MASK;
+  if (Array.isArray(value)) return value.map(maskDeep);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const scope = scopeOfKey[k];
+    out[k] = maskDeep(scope !== undefined && isPlainObject(v) ? maskSecrets(v, scope) : v);
+  }
+  return out;
+};
+
+export interface EventJson {
+  /** the event's id (JetStream's Nats-Msg-Id) */
+  id: string;
+  stream: string;
+  /** 0-based revision within its stream */
+  revision: number;
+  /** global log position, a decimal string (positions are 64-bit) */
+  position: string;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  /** when the store recorded it (ISO 8601) */
+  created: string;
+}
+
+/** Decodes a stored event (data and metadata) and renders it masked. */
+export const renderEvent = (recorded: RecordedEvent, mask: Masker = maskDeep): E.Either<CorruptStoredEvent, EventJson> => {
+  const decoded = decodeStoredEvent(recorded);
+  if (E.isLeft(decoded)) return decoded;
+  if (!EventMetadataC.is(recorded.metadata)) {
+    return E.left(new CorruptStoredEvent(recorded.streamId, recorded.revision, 'metadata lacks correlationId, causationId, actor or timestamp'));
+  }
+  return E.right({
+    id: recorded.id,
+    stream: recorded.streamId,
+    revision: Number(recorded.revision),
+    position: recorded.position.toString(),
+    type: recorded.type,
+    data: mask(decoded.right.data),
+    metadata: mask(recorded.metadata) as Record<string, unknown>,
+    created: recorded.created.toISOString(),
+  });
+};
