@@ -112,7 +112,7 @@ test('delete: 204 without body, then 404', async () => {
 test('a read model that does not catch up in time → 503', async () => {
   const slow = await testApp({ IRONLOG_API_READ_TIMEOUT_MS: '50' });
   // a projector that has stopped never reaches the write's position
-  await slow.runtime.readModels.projector.stop();
+  await slow.runtime.projector!.stop();
   const before = await slow.count();
   const r = await slow.app.inject({ method: 'POST', url: '/v1/chassis', payload: {} });
   assert.is(r.statusCode, 503);
