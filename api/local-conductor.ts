@@ -4,7 +4,7 @@
 // finishes the work the way Ironic's fake drivers do once the request is accepted (verify,
 // clean, deploy, tear down, inspect, adopt, rescue, unrescue and power complete at once), as
 // an Ironic conductor's worker thread would after the API's 202. It also runs the allocation
-// process (reference §3.8).
+// process (allocator.ts).
 //
 // This is a fallback until the NATS conductors serve node work (conductor/work-server.ts has no
 // handlers yet); the real conductors replace it without any change to the API.
@@ -21,7 +21,8 @@ import type { ProvisionEvent } from '../domain/provision/states.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { fakeHardwareInterfaces } from '../conductor/conductor.ts';
 import { isoTime } from './command-bus.ts';
-import type { AllocationView, CommandMeta, Conductors, ConductorView, HardwareTypeInfo, NodePlacement, NodeView, ReadModels, Written } from './deps.ts';
+import { Allocator } from './allocator.ts';
+import type { CommandMeta, Conductors, ConductorView, HardwareTypeInfo, NodePlacement, ReadModels, Written } from './deps.ts';
 import { driverProperties } from './hardware.ts';
 
 export interface LocalConductorOptions {
@@ -71,7 +72,17 @@ export class LocalConductor implements Conductors {
   private readonly pending = new Set<Promise<void>>();
   private readonly actor: string;
 
+  private readonly allocator: Allocator;
+
   constructor(private readonly o: LocalConductorOptions) {
+    this.allocator = new Allocator({
+      store: o.store,
+      readModels: o.readModels,
+      actor: `conductor:${o.host}`,
+      clock: o.clock,
+      serves: (driver) => this.types.includes(driver),
+      background: (work) => this.background(work),
+    });
     this.host = o.host;
     this.group = (o.group ?? '').toLowerCase();
     this.types = o.hardwareTypes ?? ['fake-hardware'];
@@ -198,77 +209,6 @@ export class LocalConductor implements Conductors {
   // ---- allocations ---------------------------------------------------------------------------
 
   async allocate(allocationUuid: string, meta: CommandMeta): Promise<Outcome> {
-    this.background(() => this.runAllocation(allocationUuid, meta));
-    return E.right({ position: undefined });
-  }
-
-  private async allocation(uuid: string, command: { type: 'CompleteAllocation'; data: { uuid: string; at: string; node_uuid: string } } | { type: 'FailAllocation'; data: { uuid: string; at: string; last_error: string } }, meta: CommandMeta) {
-    const m = this.internal(meta);
-    return execute(this.o.store, 'allocation', uuid, { commandId: m.commandId, actor: this.actor, correlationId: m.correlationId, command }, { now: this.o.clock });
-  }
-
-  private async runAllocation(uuid: string, meta: CommandMeta): Promise<void> {
-    const alloc = await this.o.readModels.allocations.get(uuid);
-    if (!alloc || alloc.state !== 'allocating') return;
-    const fail = (error: string) => this.allocation(uuid, { type: 'FailAllocation', data: { uuid, at: this.at(), last_error: `Failed to process allocation ${uuid}: ${error}.` } }, meta);
-
-    if (alloc.node_uuid) {
-      // backfill (≥1.58): the node is already deployed; record the allocation on it
-      const node = await this.o.readModels.nodes.get(alloc.node_uuid);
-      if (!node) return void (await fail(`node ${alloc.node_uuid} could not be found`));
-      if (await this.bind(node, alloc, meta)) await this.allocation(uuid, { type: 'CompleteAllocation', data: { uuid, at: this.at(), node_uuid: node.uuid } }, meta);
-      else await fail(`node ${node.uuid} could not be associated with it`);
-      return;
-    }
-    const candidates = await this.candidates(alloc);
-    for (const node of candidates) {
-      if (await this.bind(node, alloc, meta)) {
-        await this.allocation(uuid, { type: 'CompleteAllocation', data: { uuid, at: this.at(), node_uuid: node.uuid } }, meta);
-        return;
-      }
-    }
-    let why = `no available nodes match the resource class ${alloc.resource_class}`;
-    if (alloc.traits.length > 0) why += ` and the traits ${alloc.traits.join(', ')}`;
-    await fail(why);
-  }
-
-  /** Ironic's _candidate_nodes: available, unassociated, powered, not in maintenance, matching. */
-  private async candidates(alloc: AllocationView): Promise<NodeView[]> {
-    const found: NodeView[] = [];
-    let marker: string | undefined;
-    for (;;) {
-      const page = await this.o.readModels.nodes.list({
-        limit: 1000,
-        sortKey: 'id',
-        sortDir: 'asc',
-        ...(marker !== undefined ? { marker } : {}),
-        filters: { provision_state: 'available', associated: false, maintenance: false, ...(alloc.resource_class ? { resource_class: alloc.resource_class } : {}) },
-      });
-      if (E.isLeft(page)) break;
-      for (const n of page.right) {
-        if (n.power_state === null || n.allocation_uuid !== null || n.retired) continue;
-        if (!this.types.includes(n.driver)) continue;
-        if (alloc.candidate_nodes.length > 0 && !alloc.candidate_nodes.includes(n.uuid)) continue;
-        if (alloc.owner !== null && n.owner !== alloc.owner && n.lessee !== alloc.owner) continue;
-        if (!alloc.traits.every((t) => n.traits.includes(t))) continue;
-        found.push(n);
-      }
-      if (page.right.length < 1000) break;
-      marker = page.right[page.right.length - 1]!.uuid;
-    }
-    // a node named like the allocation first (1.79), then random, as Ironic shuffles
-    for (let i = found.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [found[i], found[j]] = [found[j]!, found[i]!];
-    }
-    return alloc.name ? [...found.filter((n) => n.name === alloc.name), ...found.filter((n) => n.name !== alloc.name)] : found;
-  }
-
-  private async bind(node: NodeView, alloc: AllocationView, meta: CommandMeta): Promise<boolean> {
-    const changes: Record<string, unknown> = { allocation_uuid: alloc.uuid };
-    if (node.instance_uuid === null) changes.instance_uuid = alloc.uuid;
-    if (alloc.traits.length > 0) changes.instance_info = { ...node.instance_info, traits: alloc.traits };
-    const state = await this.step(node.uuid, { type: 'UpdateNodeInternal', data: { uuid: node.uuid, at: this.at(), changes } }, meta);
-    return state !== undefined;
+    return this.allocator.allocate(allocationUuid, meta);
   }
 }

@@ -6,6 +6,7 @@
 // checkpoint to cover each write.
 
 import { dirname } from 'node:path';
+import { liveMembers } from '../domain/conductor/index.ts';
 import type { SecretBox } from '../domain/secrets.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { readModels as allReadModels } from '../projections/index.ts';
@@ -15,7 +16,11 @@ import { startReadModels, waitForCheckpoint } from '../projections/runtime.ts';
 import { ReadModelDb } from '../projections/store.ts';
 import { storeCommandBus } from './command-bus.ts';
 import type { ApiDeps, Conductors, ReadModels } from './deps.ts';
+import type { MembershipView } from '../conductor/membership-view.ts';
+import type { NodeRouter } from '../conductor/routing.ts';
+import { Allocator } from './allocator.ts';
 import { LocalConductor } from './local-conductor.ts';
+import { natsConductors } from './nats-conductors.ts';
 import { sqliteReadModels } from './read-models.ts';
 
 export interface ApiRuntimeOptions {
@@ -31,7 +36,9 @@ export interface ApiRuntimeOptions {
   hardwareTypes?: string[];
   /** finish fake-hardware work at once (default true) */
   fakeWork?: boolean;
-  /** replaces the in-process conductor (e.g. a NATS client), built from the read models */
+  /** route node work to conductors over NATS instead of the in-process conductor */
+  nats?: { view: MembershipView; router: NodeRouter };
+  /** replaces the in-process conductor with any other, built from the read models */
   conductors?: (readModels: ReadModels) => Conductors;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
@@ -43,6 +50,8 @@ export interface ApiRuntime {
   /** the projector this process runs, or undefined when another process projects the file */
   projector: Projector | undefined;
   db: ReadModelDb;
+  /** resolves once the work started after answering (fake completions, allocations) is done */
+  idle(): Promise<void>;
   /** stops the projector and closes the read-model file (the store is the caller's) */
   stop(): Promise<void>;
 }
@@ -75,27 +84,54 @@ export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime>
     stopReads = async () => reader.close();
   }
   const readModels = sqliteReadModels({ db: db.db, waitForPosition });
-  const local = o.conductors
-    ? undefined
-    : new LocalConductor({
-        store: o.store,
-        readModels,
-        host: o.conductorHost ?? 'localhost',
-        group: o.conductorGroup ?? '',
-        hardwareTypes: o.hardwareTypes ?? ['fake-hardware'],
-        clock,
-        fakeWork: o.fakeWork ?? true,
-        ...(o.log ? { log: o.log } : {}),
-      });
-  const conductors = o.conductors ? o.conductors(readModels) : local!;
+  const pending = new Set<Promise<void>>();
+  const background = (work: () => Promise<void>) => {
+    const p = new Promise<void>((r) => setImmediate(r)).then(work).catch((err: unknown) => o.log?.warn({ err }, 'background work failed'));
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const host = o.conductorHost ?? 'localhost';
+  let local: LocalConductor | undefined;
+  let conductors: Conductors;
+  if (o.conductors) conductors = o.conductors(readModels);
+  else if (o.nats) {
+    const view = o.nats.view;
+    const allocator = new Allocator({
+      store: o.store,
+      readModels,
+      actor: `api:${host}`,
+      clock,
+      serves: (driver) => liveMembers(view.state).some((m) => m.hardwareTypes.includes(driver)),
+      background,
+      ...(o.log ? { log: o.log } : {}),
+    });
+    conductors = natsConductors({ view, router: o.nats.router, allocator });
+  } else {
+    local = new LocalConductor({
+      store: o.store,
+      readModels,
+      host,
+      group: o.conductorGroup ?? '',
+      hardwareTypes: o.hardwareTypes ?? ['fake-hardware'],
+      clock,
+      fakeWork: o.fakeWork ?? true,
+      ...(o.log ? { log: o.log } : {}),
+    });
+    conductors = local;
+  }
   const deps: ApiDeps = { readModels, commands: storeCommandBus(o.store, clock), conductors, secrets: o.secrets, clock };
   return {
     deps,
     local,
     projector,
     db,
+    idle: async () => {
+      await local?.idle();
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
     stop: async () => {
       await local?.idle();
+      while (pending.size > 0) await Promise.allSettled([...pending]);
       await stopReads();
     },
   };

@@ -81,12 +81,16 @@ const rebuildChild = async (dataDir: string): Promise<void> => {
   const { rebuild } = await import('../projections/rebuild.ts');
   const { readModels } = await import('../projections/index.ts');
   const { productionDomain } = await import('../projections/domain.ts');
+  const { loadConfig } = await import('../config/index.ts');
+  const workers = loadConfig().projections.rebuildWorkers;
   const store = await openEventStore({ dataDir });
   let peak = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 10);
-  const r = await rebuild({ store, domain: productionDomain, models: readModels(), file: join(dataDir, 'readmodels.bench.sqlite') });
+  // exactly what `ironlog projections rebuild` does
+  const r = await rebuild({ store, domain: productionDomain, models: readModels(), file: join(dataDir, 'readmodels.bench.sqlite'), workers, location: { dataDir } });
+  process.stderr.write(`(${workers} worker thread${workers === 1 ? '' : 's'})\n`);
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
   // the kernel's high-water mark catches peaks between samples

@@ -35,10 +35,11 @@ export const run = async (args: string[]): Promise<number> => {
   const liveFile = config.projections.readModelsPath;
   const scratch = path.join(path.dirname(liveFile), `readmodels.rebuild-${process.pid}.sqlite`);
   const models = readModels();
+  const parallel = { workers: config.projections.rebuildWorkers, location: { dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl } };
   const store = await openEventStore({ dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl });
   try {
     if (!verify) {
-      const r = await rebuild({ store, domain: productionDomain, models, file: scratch });
+      const r = await rebuild({ store, domain: productionDomain, models, file: scratch, ...parallel });
       swapIn(scratch, liveFile);
       process.stdout.write(`rebuilt ${models.length} read models from ${r.events} events (position ${String(r.position)}) in ${(r.ms / 1000).toFixed(1)} s\n`);
       return 0;
@@ -52,7 +53,7 @@ export const run = async (args: string[]): Promise<number> => {
     try {
       live.exec('BEGIN');
       const livePosition = checkpointOf(live);
-      const r = await rebuild({ store, domain: productionDomain, models, file: scratch, until: livePosition === 'start' ? 0n : livePosition });
+      const r = await rebuild({ store, domain: productionDomain, models, file: scratch, until: livePosition === 'start' ? 0n : livePosition, ...parallel });
       const rebuilt = new Database(scratch, { readonly: true });
       let diffs: string[];
       try {

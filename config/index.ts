@@ -2,6 +2,7 @@
 // One typed object; each part of the system reads only its own section. Others extend this
 // file with their sections; keep every default here so `loadConfig()` is the single source.
 
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface StoreConfig {
@@ -14,6 +15,8 @@ export interface StoreConfig {
 export interface ProjectionsConfig {
   /** the read-model database: `<dataDir>/readmodels.sqlite` */
   readModelsPath: string;
+  /** worker threads of `ironlog projections rebuild` (IRONLOG_REBUILD_WORKERS; default: up to 2 cores) */
+  rebuildWorkers: number;
 }
 
 export interface IronlogConfig {
@@ -25,12 +28,20 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
 
+const positiveInt = (v: string | undefined, name: string): number | undefined => {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  const n = Number(t);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not "${t}"`);
+  return n;
+};
+
 export const readModelsFile = 'readmodels.sqlite';
 
 export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()): IronlogConfig => {
   const dataDir = path.resolve(cwd, nonEmpty(env.IRONLOG_DATA_DIR) ?? './data');
   return {
     store: { dataDir, eventstoreUrl: nonEmpty(env.EVENTSTORE_URL) },
-    projections: { readModelsPath: path.join(dataDir, readModelsFile) },
+    projections: { readModelsPath: path.join(dataDir, readModelsFile), rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? Math.min(2, os.availableParallelism()) },
   };
 };

@@ -54,19 +54,13 @@ const ddl = [
  * revision r + i); each entry is [position delta, type, actor, correlationId, causationId, time]:
  * the position is relative to the previous entry (the first one's is the row's first_position);
  * type, actor and correlationId are 0 when equal to the previous entry's; causationId is null when
- * equal to the entry's own correlationId and 0 when equal to the previous entry's; time is a
- * millisecond delta from the previous entry when the ISO string round-trips, else the string.
+ * equal to the entry's own correlationId and 0 when equal to the previous entry's; time is the
+ * metadata's timestamp as it is.
  */
 interface StoredChunk {
   r: number;
-  e: [number, string | 0, string | 0, string | 0, string | 0 | null, number | string][];
+  e: [number, string | 0, string | 0, string | 0, string | 0 | null, string][];
 }
-
-/** the time in ms when the ISO string is exactly what toISOString gives back, else NaN */
-const roundTripMs = (iso: string): number => {
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : Number.NaN;
-};
 
 class ChunkBuilder {
   readonly stored: StoredChunk;
@@ -75,7 +69,6 @@ class ChunkBuilder {
   private actor = '';
   private corr = '';
   private caus: string | null = null;
-  private ms = 0;
 
   constructor(
     readonly first: bigint,
@@ -90,17 +83,14 @@ class ChunkBuilder {
     this.pos = position;
     const caus = m.causationId === m.correlationId ? null : m.causationId;
     const first = this.stored.e.length === 0;
-    const ms = roundTripMs(m.timestamp);
-    // a delta needs the previous entry's time as a number; otherwise keep the string
-    const time: number | string = !Number.isNaN(ms) && (first || !Number.isNaN(this.ms)) ? (first ? ms : ms - this.ms) : m.timestamp;
-    this.ms = ms;
+    // times are kept as they are: parsing them into deltas costs more than writing them
     this.stored.e.push([
       dp,
       !first && type === this.type ? 0 : type,
       !first && m.actor === this.actor ? 0 : m.actor,
       !first && m.correlationId === this.corr ? 0 : m.correlationId,
       caus !== null && !first && caus === this.caus ? 0 : caus,
-      time,
+      m.timestamp,
     ]);
     this.type = type;
     this.actor = m.actor;
@@ -120,22 +110,13 @@ const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]):
   let actor = '';
   let corr = '';
   let caus: string | null = null;
-  let ms = Number.NaN;
   c.e.forEach(([dp, t, a, co, ca, time], i) => {
     pos += BigInt(dp);
     if (t !== 0) type = t;
     if (a !== 0) actor = a;
     if (co !== 0) corr = co;
     if (ca !== 0) caus = ca;
-    let iso: string;
-    if (typeof time === 'number') {
-      ms = i === 0 ? time : ms + time;
-      iso = new Date(ms).toISOString();
-    } else {
-      ms = roundTripMs(time);
-      iso = time;
-    }
-    out.push({ position: pos, revision: BigInt(c.r + i), type, actor, correlationId: corr, causationId: caus ?? corr, time: iso });
+    out.push({ position: pos, revision: BigInt(c.r + i), type, actor, correlationId: corr, causationId: caus ?? corr, time });
   });
 };
 

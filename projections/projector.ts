@@ -34,6 +34,8 @@ export interface ProjectorOptions {
    * memory into it as they go. Afterwards the projector works as usual.
    */
   bulk?: boolean;
+  /** read only these stream prefixes (a partition of a parallel rebuild); default: every followed kind */
+  streamPrefixes?: string[];
 }
 
 /** Another process committed to the same read-model file: our cached state is stale. */
@@ -113,7 +115,7 @@ export class Projector {
         this.followers.set(kind, list);
       }
     }
-    this.prefixes = [...this.followers.keys()].map(sourcePrefix);
+    this.prefixes = options.streamPrefixes ?? [...this.followers.keys()].map(sourcePrefix);
     this.committed = db.checkpoint();
   }
 

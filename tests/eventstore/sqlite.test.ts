@@ -142,6 +142,41 @@ test('an empty append checks the expected revision and writes nothing', async ()
   await store.close();
 });
 
+test('an empty log: head is start, reads are empty, a subscription catches up at once', async () => {
+  const store = new SqliteEventStore({ path: freshPath() });
+  assert.is(await store.headPosition(), 'start');
+  assert.equal(await store.readAll(), []);
+  const seen: RecordedEvent[] = [];
+  const sub = store.subscribeToAll({ after: 'end' }, (b) => void seen.push(...b));
+  await sub.caughtUp;
+  assert.is(sub.lastPosition(), 'start');
+  await store.append('node-1', [ev('First')], 'no_stream');
+  for (let i = 0; i < 200 && seen.length === 0; i++) await sleep(5);
+  assert.equal(seen.map((e) => e.type), ['First']);
+  assert.is(seen[0]!.position, 1n);
+  await store.close();
+});
+
+test('a handler may stop its own subscription, or close the store, without deadlock', async () => {
+  const store = new SqliteEventStore({ path: freshPath(), batchSize: 2 });
+  await store.append('node-1', [ev('A'), ev('B'), ev('C'), ev('D')], 'no_stream');
+  const seen: string[] = [];
+  const sub = store.subscribeToAll({ after: 'start' }, async (b) => {
+    seen.push(...b.map((e) => e.type));
+    await sub.stop();
+  });
+  await sleep(50);
+  assert.equal(seen, ['A', 'B'], 'the first batch only');
+  const seen2: string[] = [];
+  store.subscribeToAll({ after: 'start' }, async (b) => {
+    seen2.push(...b.map((e) => e.type));
+    await store.close();
+  });
+  await sleep(50);
+  assert.equal(seen2, ['A', 'B']);
+  assert.ok(store.isClosed);
+});
+
 // ---- settings and files ---------------------------------------------------------------------------
 
 test('WAL mode, synchronous NORMAL by default, IRONLOG_SQLITE_SYNCHRONOUS overrides', async () => {

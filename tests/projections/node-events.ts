@@ -16,12 +16,14 @@ export interface Emitted {
 
 const sealed = (): { $secret: string } => ({ $secret: `v1:${randomBytes(24).toString('base64')}` });
 
-/** a deterministic uuid-shaped id from a number (fast; seeding makes millions) */
+/** a deterministic, uuid-shaped id from a number (fast: seeding makes millions); the first
+ * segment is scrambled so ids spread over the hex digits as random uuids do */
 export const uuidFor = (prefix: number, n: number): string => {
-  const h = (n >>> 0).toString(16).padStart(12, '0');
-  const p = (prefix >>> 0).toString(16).padStart(8, '0');
-  return `${p}-0000-4000-8000-${h}`;
+  const scrambled = (Math.imul(n ^ Math.imul(prefix, 0x9e3779b1), 0x85ebca6b) >>> 0).toString(16).padStart(8, '0');
+  return `${scrambled}-${(prefix & 0xffff).toString(16).padStart(4, '0')}-4000-8000-${(n >>> 0).toString(16).padStart(12, '0')}`;
 };
+
+let historySeq = 0;
 
 export interface NodeSpec {
   uuid: string;
@@ -89,7 +91,7 @@ export function* nodeLife(s: NodeSpec, count: number): Generator<Emitted> {
   };
   const history = (severity: 'INFO' | 'ERROR', event: string, event_type: string) =>
     emit('NodeHistoryRecorded', {
-      entry: { uuid: uuidFor(0x415, emitted * 7919 + s.start), severity, event, event_type, conductor: host, user, created_at: new Date(t).toISOString() },
+      entry: { uuid: uuidFor(0x415, ++historySeq), severity, event, event_type, conductor: host, user, created_at: new Date(t).toISOString() },
     });
   const heartbeats = function* (n: number) {
     for (let i = 0; i < n; i++) yield* emit('AgentHeartbeatRecorded', { agent_url: `http://10.1.0.${(i % 200) + 2}:9999`, agent_version: '9.4.1' });

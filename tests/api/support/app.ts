@@ -139,7 +139,7 @@ export const testApp = async (env: Record<string, string> = {}, options: TestApp
       failure = e;
     },
     idle: async () => {
-      await runtime.local?.idle();
+      await runtime.idle();
       await waitHead();
     },
     close: async () => {
