@@ -10,6 +10,8 @@ export interface CliCommand {
 
 export const commands: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   projections: { summary: 'projections rebuild [--verify]   rebuild every read model from the log', load: () => import('./projections.ts') },
+  start: { summary: 'start                             the whole service: API, conductors, event publisher', load: () => import('./start.ts') },
+  api: { summary: 'api [--dev]                       the Ironic v1 REST API (with the projector)', load: () => import('./api.ts') },
   conductor: { summary: 'conductor [--host NAME] [--group G]  run one conductor', load: () => import('./conductor.ts') },
   history: { summary: 'history <node uuid or name>       print a node\'s event timeline', load: () => import('./history.ts') },
 };
