@@ -22,6 +22,7 @@ import { fleetRoutes } from './resources/fleet.ts';
 import { portgroupRoutes } from './resources/portgroups.ts';
 import { portRoutes } from './resources/ports.ts';
 import { volumeRoutes } from './resources/volume.ts';
+import { nodeDataRoutes } from './resources/node-data.ts';
 import { nodeExtraRoutes } from './resources/node-extras.ts';
 import { nodeHistoryRoutes } from './resources/node-history.ts';
 import { nodeStateRoutes } from './resources/node-states.ts';
@@ -81,6 +82,7 @@ export const buildApp = (deps: ApiDeps, config: ApiConfig, options: BuildOptions
   void app.register(deployTemplateRoutes, resourceOptions);
   void app.register(volumeRoutes, resourceOptions);
   void app.register(fleetRoutes, resourceOptions);
+  void app.register(nodeDataRoutes, resourceOptions);
 
   void app.register(openapiRoute);
   return app;

@@ -5,29 +5,21 @@
 // Protocol (action `node-command` on `ironlog.node.<owner>.<node uuid>`):
 //   args   {command: <the domain's node command, {type, data: {uuid, at, ...}}>}
 //   result {position: "<global log position of its last event>" | null}   (a string: JSON has no bigint)
-// `nodeCommandHandler` is the receiving side: a conductor registers it under that action; it
-// decodes the command with the domain's codec and runs it through the command handler, fenced
-// by the membership log. Operation work (the fake driver finishing a deploy...) is the
-// conductor's to add after the command is recorded.
+// The receiving side is the conductor's (conductor/executor/node-command.ts): it validates with
+// the driver, records the command fenced by the membership log, and starts the work.
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { execute } from '../command-handling/execute.ts';
 import { liveMembers, type HardwareInterfaces } from '../domain/conductor/index.ts';
 import { domainError } from '../domain/errors.ts';
-import type { NodeState } from '../domain/node/evolve.ts';
-import type { EventStore } from '../eventstore/port.ts';
-import { guardFor } from '../conductor/fencing.ts';
 import type { MembershipView } from '../conductor/membership-view.ts';
 import type { NodeRouter } from '../conductor/routing.ts';
-import type { NodeWorkHandler } from '../conductor/work-server.ts';
 import type { Allocator } from './allocator.ts';
 import type { Conductors, HardwareTypeInfo } from './deps.ts';
 import { driverProperties } from './hardware.ts';
 
 export const NODE_COMMAND_ACTION = 'node-command';
 
-export const NodeCommandArgsC = t.type({ command: t.unknown });
 export const NodeCommandResultC = t.type({ position: t.union([t.string, t.null]) });
 
 export interface NatsConductorsOptions {
@@ -74,25 +66,3 @@ export const natsConductors = ({ view, router, allocator }: NatsConductorsOption
 
   extraConductors: () => [],
 });
-
-const placementOfState = (s: NodeState) =>
-  s.status === 'present' ? { uuid: s.node.uuid, group: s.node.conductor_group, driver: s.node.driver } : { uuid: '', group: '', driver: '' };
-
-/** The conductor side of `node-command`: run the command through the command handler, fenced. */
-export const nodeCommandHandler =
-  (o: { store: EventStore; clock?: () => Date }): NodeWorkHandler =>
-  async (req, ctx) => {
-    const args = NodeCommandArgsC.decode(req.args);
-    if (E.isLeft(args)) return E.left(domainError('Invalid', 'A node-command request needs {command}.'));
-    const about = (args.right.command as { data?: { uuid?: unknown } } | null)?.data?.uuid;
-    if (about !== req.node.uuid) return E.left(domainError('Invalid', `The command is about node ${String(about)}, not ${req.node.uuid}.`));
-    const r = await execute(
-      o.store,
-      'node',
-      req.node.uuid,
-      { commandId: req.commandId, actor: req.actor, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}), command: args.right.command },
-      { ...(o.clock ? { now: o.clock } : {}), guard: guardFor(ctx.fence, (s) => placementOfState(s as NodeState)) },
-    );
-    if (E.isLeft(r)) return r;
-    return E.right({ result: { position: r.right.position === undefined ? null : r.right.position.toString() }, duplicate: r.right.duplicate });
-  };

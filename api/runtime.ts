@@ -6,6 +6,7 @@
 // checkpoint to cover each write.
 
 import { dirname } from 'node:path';
+import { loadConfig, type IronlogConfig } from '../config/index.ts';
 import { liveMembers } from '../domain/conductor/index.ts';
 import type { SecretBox } from '../domain/secrets.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -58,7 +59,8 @@ export interface ApiRuntime {
 
 export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime> => {
   const clock = o.clock ?? (() => new Date());
-  const ironlogConfig = { store: { dataDir: dirname(o.readModelsPath), eventstoreUrl: undefined }, projections: { readModelsPath: o.readModelsPath } };
+  const defaults = loadConfig({ IRONLOG_DATA_DIR: dirname(o.readModelsPath) });
+  const ironlogConfig: IronlogConfig = { ...defaults, projections: { ...defaults.projections, readModelsPath: o.readModelsPath } };
   let projector: Projector | undefined;
   let db: ReadModelDb;
   let waitForPosition: (position: bigint, timeoutMs: number) => Promise<void>;

@@ -136,7 +136,7 @@ const appendFigures = async (dataDir: string): Promise<AppendFigures | undefined
 const main = async (): Promise<void> => {
   const root = mkdtempSync(join(tmpdir(), 'ironlog-bench-store-'));
   try {
-    const appends = await appendFigures(join(root, 'appends'));
+    const appends = await appendFigures(root);
     if (appends) {
       for (const name of ['single_appends_per_s', 'batched_append_events_per_s']) {
         const v = appends[name];

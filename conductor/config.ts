@@ -29,6 +29,16 @@ export interface ConductorConfig {
   checkProvisionStateIntervalS: number;
   /** IRONLOG_{DEPLOY,CLEAN,RESCUE}_CALLBACK_TIMEOUT_S, IRONLOG_INSPECT_WAIT_TIMEOUT_S (Ironic, 1800 each; 0 disables) */
   callbackTimeouts: { deployCallbackS: number; cleanCallbackS: number; rescueCallbackS: number; inspectWaitS: number };
+  /** IRONLOG_FAKE_STEP_DELAY_MS (conventions.md; Ironic's [fake]*_delay): how long each fake-hardware step takes */
+  fakeStepDelayMs: number;
+  /** IRONLOG_SYNC_POWER_STATE_INTERVAL_S (Ironic [conductor]sync_power_state_interval, 60; 0 disables) */
+  syncPowerStateIntervalS: number;
+  /** IRONLOG_POWER_STATE_SYNC_MAX_RETRIES (Ironic [conductor]power_state_sync_max_retries, 3): failed reads before maintenance */
+  powerStateSyncMaxRetries: number;
+  /** IRONLOG_AUTOMATED_CLEAN (Ironic [conductor]automated_clean, true): clean on provide and after tear down */
+  automatedClean: boolean;
+  /** IRONLOG_GRACEFUL_SHUTDOWN_TIMEOUT_S (Ironic [DEFAULT]graceful_shutdown_timeout, 60): how long a clean shutdown waits for running tasks */
+  gracefulShutdownTimeoutS: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -41,6 +51,14 @@ const positiveInt = (env: Env, name: string, fallback: number, min = 1): number 
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, not "${raw}"`);
   return n;
+};
+
+const bool = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = nonEmpty(env[name])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be true or false, not "${env[name]}"`);
 };
 
 const list = (v: string | undefined): string[] | undefined => {
@@ -74,5 +92,10 @@ export const loadConductorConfig = (env: Env = process.env): ConductorConfig => 
       rescueCallbackS: positiveInt(env, 'IRONLOG_RESCUE_CALLBACK_TIMEOUT_S', 1800, 0),
       inspectWaitS: positiveInt(env, 'IRONLOG_INSPECT_WAIT_TIMEOUT_S', 1800, 0),
     },
+    fakeStepDelayMs: positiveInt(env, 'IRONLOG_FAKE_STEP_DELAY_MS', 0, 0),
+    syncPowerStateIntervalS: positiveInt(env, 'IRONLOG_SYNC_POWER_STATE_INTERVAL_S', 60, 0),
+    powerStateSyncMaxRetries: positiveInt(env, 'IRONLOG_POWER_STATE_SYNC_MAX_RETRIES', 3, 1),
+    automatedClean: bool(env, 'IRONLOG_AUTOMATED_CLEAN', true),
+    gracefulShutdownTimeoutS: positiveInt(env, 'IRONLOG_GRACEFUL_SHUTDOWN_TIMEOUT_S', 60, 0),
   };
 };

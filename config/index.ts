@@ -2,7 +2,6 @@
 // One typed object; each part of the system reads only its own section. Others extend this
 // file with their sections; keep every default here so `loadConfig()` is the single source.
 
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface StoreConfig {
@@ -15,7 +14,11 @@ export interface StoreConfig {
 export interface ProjectionsConfig {
   /** the read-model database: `<dataDir>/readmodels.sqlite` */
   readModelsPath: string;
-  /** worker threads of `ironlog projections rebuild` (IRONLOG_REBUILD_WORKERS; default: up to 2 cores) */
+  /**
+   * worker threads of `ironlog projections rebuild` (IRONLOG_REBUILD_WORKERS, default 1). More
+   * than 1 partitions the streams across threads: faster on idle cores, but each partition scans
+   * the whole log and keeps its own caches (more CPU and memory in total).
+   */
   rebuildWorkers: number;
 }
 
@@ -42,6 +45,6 @@ export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()):
   const dataDir = path.resolve(cwd, nonEmpty(env.IRONLOG_DATA_DIR) ?? './data');
   return {
     store: { dataDir, eventstoreUrl: nonEmpty(env.EVENTSTORE_URL) },
-    projections: { readModelsPath: path.join(dataDir, readModelsFile), rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? Math.min(2, os.availableParallelism()) },
+    projections: { readModelsPath: path.join(dataDir, readModelsFile), rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? 1 },
   };
 };

@@ -40,7 +40,8 @@ export interface DocsSpec<S> {
 interface Entry {
   id: string;
   seq: bigint;
-  revision: bigint;
+  /** stream revisions stay far below 2^53: a number is cheaper than a bigint on the hot path */
+  revision: number;
   position: bigint;
   state: unknown;
   dirty: boolean;
@@ -93,28 +94,29 @@ export class DocsWriter<S> implements StateOwner {
     if (cached) return cached;
     const row = this.select.get(id);
     if (!row) return undefined;
-    const entry: Entry = { id, seq: row.seq, revision: row.revision, position: row.position, state: this.deserialize(row.doc), dirty: false };
+    const entry: Entry = { id, seq: row.seq, revision: Number(row.revision), position: row.position, state: this.deserialize(row.doc), dirty: false };
     this.cache.set(id, entry);
     return entry;
   }
 
   fold(rec: RecordedEvent, id: string, event: unknown, evolve: (s: unknown, e: unknown) => unknown, initial: () => unknown): { before: unknown; after: unknown } {
+    const revision = Number(rec.revision);
     let entry = this.load(id);
     if (entry === undefined) {
-      if (rec.revision !== 0n) {
+      if (revision !== 0) {
         throw new ProjectionError(rec.streamId, rec.revision, `the read model has no earlier event of this stream (expected revision 0)`);
       }
-      entry = { id, seq: rec.position, revision: -1n, position: rec.position, state: initial(), dirty: false };
+      entry = { id, seq: rec.position, revision: -1, position: rec.position, state: initial(), dirty: false };
       this.cache.set(id, entry);
-    } else if (rec.revision !== entry.revision + 1n) {
+    } else if (revision !== entry.revision + 1) {
       throw new ProjectionError(rec.streamId, rec.revision, `out of order: the read model is at revision ${entry.revision}`);
     }
     const before = entry.state;
     const after = evolve(before, event);
     // creation order: a uuid deleted and created again sorts where it was created last
-    if (rec.revision !== 0n && !this.spec.exists(before as S) && this.spec.exists(after as S)) entry.seq = rec.position;
+    if (revision !== 0 && !this.spec.exists(before as S) && this.spec.exists(after as S)) entry.seq = rec.position;
     entry.state = after;
-    entry.revision = rec.revision;
+    entry.revision = revision;
     entry.position = rec.position;
     if (!entry.dirty) {
       entry.dirty = true;

@@ -79,7 +79,7 @@ class ChunkBuilder {
   }
 
   push(position: bigint, type: string, m: ChangeMeta): void {
-    const dp = Number(position - this.pos);
+    const dp = Number(position) - Number(this.pos);
     this.pos = position;
     const caus = m.causationId === m.correlationId ? null : m.causationId;
     const first = this.stored.e.length === 0;

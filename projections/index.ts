@@ -14,15 +14,17 @@ import { portgroupsModel } from './portgroups.ts';
 import { portsModel } from './ports.ts';
 import { volumeConnectorsModel, volumeTargetsModel } from './volume.ts';
 
+const none: readonly NodeHistoryRecord[] = Object.freeze([]);
+
 /** Ironic's node history comes from the node's NodeHistoryRecorded events. */
 export const nodeHistoryBinding: HistoryBinding = {
   nameOf: (s) => {
     const state = s as NodeState;
     return state.status === 'present' ? state.node.name : undefined;
   },
-  recordsOf: (c): NodeHistoryRecord[] => {
+  recordsOf: (c): readonly NodeHistoryRecord[] => {
+    if (c.type !== 'NodeHistoryRecorded') return none;
     const e = c.event as { type: string; data: { entry: HistoryEntry } };
-    if (e.type !== 'NodeHistoryRecorded') return [];
     const h = e.data.entry;
     return [{ uuid: h.uuid, created_at: h.created_at, severity: h.severity, event: h.event, event_type: h.event_type, conductor: h.conductor, user: h.user }];
   },

@@ -87,6 +87,8 @@ export class Projector {
   readonly caughtUp: Promise<void>;
   private eventsApplied = 0;
   private lease: Lease | undefined;
+  /** stream id → parsed (kind, id), so the hot path does not re-slice stream ids */
+  private readonly sources = new Map<string, { kind: SourceKind; id: string } | null>();
   private bulkOpen = false;
 
   constructor(private readonly options: ProjectorOptions) {
@@ -212,7 +214,12 @@ export class Projector {
     if (this.committed !== 'start' && rec.position <= this.committed) return; // already stored
     if (this.options.until !== undefined && rec.position > this.options.until) return;
     if (this.pendingLast !== undefined && rec.position <= this.pendingLast) return;
-    const parsed = parseSource(rec.streamId);
+    let parsed = this.sources.get(rec.streamId);
+    if (parsed === undefined) {
+      parsed = parseSource(rec.streamId) ?? null;
+      if (this.sources.size > 100_000) this.sources.clear();
+      this.sources.set(rec.streamId, parsed);
+    }
     const owner = parsed && this.owners.get(parsed.kind);
     if (!parsed || !owner) return; // a stream no model follows (the prefix filter is a hint)
     const decoded = this.options.domain.decode(rec);

@@ -30,8 +30,8 @@ export interface RebuildOptions {
   maxPendingEvents?: number;
   /**
    * Rebuild in this many worker threads, each projecting a partition of the streams (by the
-   * first hex digit of the aggregate uuid) into its own file, merged at the end. Needs `location`
-   * and the production domain and models (the workers load them). Default 1: in this thread.
+   * first hex digit of the node uuid) into its own file, merged at the end. Needs `location`; the
+   * workers load the production domain and models. 0 or no `location`: in this thread.
    */
   workers?: number;
   location?: StoreLocation;
@@ -47,7 +47,7 @@ export interface RebuildResult {
 
 /** Builds every read model from the log into `file`; the file is closed and ready when this resolves. */
 export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
-  if ((o.workers ?? 1) > 1 && o.location) return rebuildParallel(o, o.location, o.workers!);
+  if ((o.workers ?? 0) >= 1 && o.location) return rebuildParallel(o, o.location, o.workers!);
   removeDbFiles(o.file);
   const db = ReadModelDb.open(o.file, o.models, { bulk: true });
   const started = performance.now();
@@ -95,6 +95,7 @@ const hexGroups = (n: number): string[][] => {
  * uuids, so every followed stream falls in exactly one partition.
  */
 export const partitionPrefixes = (kinds: readonly SourceKind[], n: number): string[][] => {
+  if (n <= 1) return [kinds.map(sourcePrefix)];
   const groups = hexGroups(n);
   return groups.map((digits, i) => [
     ...(kinds.includes('node') ? digits.map((d) => `${sourcePrefix('node')}${d}`) : []),
@@ -117,6 +118,9 @@ const runWorker = (job: PartitionJob): Promise<{ events: number; position: Check
     const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
       eval: true,
       workerData: job,
+      // aggregate states live for thousands of events: a larger young generation lets most die
+      // young instead of being promoted (less GC), without letting the heap balloon
+      resourceLimits: { maxYoungGenerationSizeMb: 32 },
     });
     let settled = false;
     worker.on('message', (m: WorkerOutcome) => {

@@ -129,6 +129,8 @@ export const errorsPlugin = globalPlugin('ironlog-errors', async (app: FastifyIn
       reply.removeHeader('content-length');
       return null;
     }
+    // a large JSON body is encoded once (as a Buffer) instead of measured and then encoded
+    if (typeof payload === 'string' && payload.length > 65536) return Buffer.from(payload, 'utf8');
     return payload;
   });
 });

@@ -78,6 +78,7 @@ const endpoints: Array<{ method: Method; url: string; kind: 'object' | 'patch' }
   { method: 'PATCH', url: `/v1/volume/connectors/${connector}`, kind: 'patch' },
   { method: 'POST', url: '/v1/volume/targets', kind: 'object' },
   { method: 'PATCH', url: `/v1/volume/targets/${target}`, kind: 'patch' },
+  { method: 'POST', url: '/v1/events', kind: 'object' },
 ];
 
 test('malformed JSON on every endpoint → 400, nothing written', async () => {

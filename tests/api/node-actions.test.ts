@@ -381,6 +381,26 @@ test('history (≥1.78) from the history read model; /timeline: every event with
   assert.is((await call('GET', '/v1/nodes/never-existed/timeline')).status, 404);
 });
 
+test('inventory (≥1.81) and BIOS (≥1.40) when there is none; POST /v1/events (≥1.54) validated and logged', async () => {
+  const n = await create();
+  assert.is((await call('GET', `/v1/nodes/${n}/inventory`, '1.80')).status, 404);
+  const inv = await call('GET', `/v1/nodes/${n}/inventory`);
+  assert.is(inv.status, 404);
+  assert.is(fault(inv.raw), `Node inventory for node ${n} could not be found.`);
+  assert.equal((await call('GET', `/v1/nodes/${n}/bios`)).body, { bios: [] });
+  assert.is((await call('GET', `/v1/nodes/${n}/bios`, '1.39')).status, 404);
+  assert.is((await call('GET', `/v1/nodes/${n}/bios/ProcVirtualization`)).status, 404);
+  const before = await t.count();
+  const ev = { event: 'network.bind_port', port_id: 'p1', mac_address: '52:54:00:00:00:aa', status: 'ACTIVE', device_id: null };
+  assert.is((await call('POST', '/v1/events', 'latest', { events: [ev] })).status, 204);
+  assert.is((await call('POST', '/v1/events', '1.53', { events: [ev] })).status, 404);
+  assert.is((await call('POST', '/v1/events', 'latest', { events: [] })).status, 400);
+  assert.is((await call('POST', '/v1/events', 'latest', { events: [{ ...ev, event: 'network.other' }] })).status, 400);
+  assert.is((await call('POST', '/v1/events', 'latest', { events: [{ ...ev, mac_address: 'nope' }] })).status, 400);
+  assert.is((await call('POST', '/v1/events', 'latest', { events: [{ ...ev, extra: 1 }] })).status, 400);
+  assert.is(await t.count(), before);
+});
+
 test.after(async () => {
   await t.close();
 });

@@ -1,0 +1,180 @@
+// The `node-command` action (conductor/README.md, "Node work actions"): the API hands the owner a
+// node command exactly as the domain defines it (`{type, data: {uuid, at, ...}}`), as Ironic's
+// API calls its conductor's RPC. The owner
+//   1. checks what Ironic's conductor checks before anything is written (driver validation of
+//      deploy, tear down, inspect, rescue, clean, power, boot mode and console requests);
+//   2. records the command under the request's command id (a retry is a duplicate), fenced;
+//   3. when the command starts work (a provision verb into a transient state, a power change,
+//      a boot mode change, the console), reserves the node at its ring epoch, records what must
+//      be known before answering (the plan of steps), and answers: the API's 202. The work then
+//      runs in the background (provision.ts, power.ts, management.ts) and releases the node.
+// Commands that start no work (maintenance, traits, VIFs...) are recorded and answered.
+
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { execute } from '../../command-handling/execute.ts';
+import { firstError } from '../../domain/codecs.ts';
+import { domainError, type DomainError } from '../../domain/errors.ts';
+import { NodeCommandC, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
+import type { PowerTarget } from '../../domain/power/states.ts';
+import { failureText } from '../../drivers/base.ts';
+import type { Driver } from '../../drivers/hardware-type.ts';
+import type { NodeWorkHandler, WorkContext } from '../work-server.ts';
+import { guardFor } from '../fencing.ts';
+import { placementOf } from '../node-index.ts';
+import type { Executor } from './executor.ts';
+import { bootModeOperation, consoleOperation } from './management.ts';
+import { validatePowerRequest } from './power.ts';
+import { powerOperation } from './power.ts';
+import { operationFor, type Operation } from './provision.ts';
+
+export const NODE_COMMAND_ACTION = 'node-command';
+export const NodeCommandArgsC = t.type({ command: t.unknown });
+
+const STARTS_WORK: ReadonlySet<string> = new Set(['RequestProvisionAction', 'RequestPowerState', 'RequestBootMode', 'SetConsoleMode']);
+
+const positionText = (p: bigint | undefined): string | null => (p === undefined ? null : p.toString());
+
+/** validation reads nothing that a task's end would change: it never aborts */
+const neverAborted = new AbortController().signal;
+
+/** Ironic's synchronous checks in the conductor, before the transition is saved. */
+const preValidate = async (driver: Driver, node: Node, command: NodeCommand): Promise<DomainError | undefined> => {
+  const task = { node, signal: neverAborted };
+  const check = async (ifaces: Array<keyof Driver & ('power' | 'deploy' | 'inspect' | 'rescue' | 'network' | 'management' | 'console')>, wrap: (e: string) => string) => {
+    try {
+      for (const i of ifaces) await driver[i].validate(task);
+      return undefined;
+    } catch (e) {
+      return domainError('InvalidParameterValue', wrap(failureText(e)));
+    }
+  };
+  switch (command.type) {
+    case 'RequestProvisionAction':
+      switch (command.data.verb) {
+        case 'active':
+        case 'deploy':
+        case 'rebuild':
+          return check(['power', 'deploy'], (e) => `RPC do_node_deploy failed to validate deploy or power info for node ${node.uuid}. Error: ${e}`);
+        case 'deleted':
+        case 'undeploy':
+          return check(['power', 'deploy'], (e) => `RPC do_node_tear_down failed to validate deploy or power info. Error: ${e}`);
+        case 'inspect':
+          return check(['power', 'inspect'], (e) => `RPC inspect_hardware failed to validate inspection or power info. Error: ${e}`);
+        case 'rescue':
+        case 'unrescue':
+          return check(['power', 'rescue'], (e) => `RPC do_node_${command.data.verb} failed to validate rescue or power info for node ${node.uuid}. Error: ${e}`);
+        case 'clean':
+          return check(['power', 'network'], (e) => `RPC do_node_clean failed to validate power info. Cannot clean node ${node.uuid}. Error: ${e}`);
+        default:
+          return undefined;
+      }
+    case 'RequestPowerState':
+      return validatePowerRequest(driver, task, command.data.target);
+    case 'RequestBootMode': {
+      const bad = await check(['management'], (e) => e);
+      if (bad) return bad;
+      const mode = command.data.boot_mode;
+      if (mode !== undefined && !driver.management.getSupportedBootModes(task).includes(mode)) {
+        return domainError('UnsupportedDriverExtension', `Driver ${driver.hardwareType} does not support boot mode ${mode} on node ${node.uuid}.`);
+      }
+      return undefined;
+    }
+    case 'SetConsoleMode':
+      return check(['console'], (e) => e);
+    default:
+      return undefined;
+  }
+};
+
+/** The work a recorded command starts, given the node after it. */
+const followUp = (ex: Executor, command: NodeCommand, before: Node | undefined, after: Node): Operation | undefined => {
+  switch (command.type) {
+    case 'RequestProvisionAction': {
+      const { uuid: _u, at: _a, ...request } = command.data;
+      return operationFor(ex, after, request.verb === 'abort' ? 'abort' : undefined, request, before?.provision_state);
+    }
+    case 'RequestPowerState':
+      return powerOperation(ex, command.data.target as PowerTarget, command.data.timeout);
+    case 'RequestBootMode': {
+      const { uuid: _u, at: _a, ...request } = command.data;
+      return bootModeOperation(ex, request);
+    }
+    case 'SetConsoleMode':
+      return before?.console_enabled === command.data.enabled ? undefined : consoleOperation(ex, command.data.enabled);
+    default:
+      return undefined;
+  }
+};
+
+export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => void): NodeWorkHandler => async (req, ctx: WorkContext) => {
+  const args = NodeCommandArgsC.decode(req.args);
+  if (E.isLeft(args)) return E.left(domainError('Invalid', 'A node-command request needs {command}.'));
+  const decoded = NodeCommandC.decode(args.right.command);
+  if (E.isLeft(decoded)) return E.left(domainError('Invalid', `Invalid node command: ${firstError(decoded.left)}`));
+  const command = decoded.right;
+  const uuid = req.node.uuid;
+  if (command.data.uuid !== uuid) return E.left(domainError('Invalid', `The command is about node ${command.data.uuid}, not ${uuid}.`));
+
+  const record = () =>
+    execute(
+      ex.deps.store,
+      'node',
+      uuid,
+      { commandId: req.commandId, actor: req.actor, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}), command },
+      {
+        guard: guardFor(ctx.fence, (s) => {
+          const st = s as NodeState;
+          return st.status === 'present' ? placementOf(st.node) : req.node;
+        }),
+      },
+    );
+
+  if (!STARTS_WORK.has(command.type)) {
+    const r = await record();
+    if (E.isLeft(r)) return r;
+    return E.right({ result: { position: positionText(r.right.position) }, duplicate: r.right.duplicate });
+  }
+
+  // Ironic's exclusive lock: one task per node at a time
+  if (ex.isBusy(uuid)) return E.left(ex.locked(uuid));
+  ex.busy.add(uuid);
+  let handedOver = false;
+  try {
+    const before = await ex.currentNode(uuid);
+    if (before) {
+      const driver = ex.driverOf(before);
+      if (E.isLeft(driver)) return driver;
+      const invalid = await preValidate(driver.right, before, command);
+      if (invalid) return E.left(invalid);
+    }
+    const r = await record();
+    if (E.isLeft(r)) return r;
+    if (r.right.duplicate) {
+      // a retry re-routed here: the command was recorded by a conductor that may have died before
+      // starting its work; pickup starts it if nobody holds the node
+      onDuplicate(uuid);
+      return E.right({ result: { position: positionText(r.right.position) }, duplicate: true });
+    }
+    const state = r.right.state as NodeState;
+    if (state.status !== 'present') return E.right({ result: { position: positionText(r.right.position) } });
+    const op = followUp(ex, command, before, state.node);
+    if (!op) return E.right({ result: { position: positionText(r.right.position) } });
+    const started = await ex.start(
+      { node: state.node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}) },
+      op.run.bind(op),
+      op.prepare?.bind(op),
+    );
+    if (E.isLeft(started)) {
+      // the request is recorded; the work was not started (this conductor was fenced meanwhile,
+      // or the node changed): the node's owner picks it up (pickup.ts)
+      ex.log.warn({ node: uuid, operation: op.name, err: started.left.message }, 'recorded the request but could not start its work');
+      onDuplicate(uuid);
+      return E.right({ result: { position: positionText(r.right.position) } });
+    }
+    handedOver = true;
+    return E.right({ result: { position: positionText(started.right.position ?? r.right.position) } });
+  } finally {
+    if (!handedOver) ex.busy.delete(uuid);
+  }
+};

@@ -1,0 +1,126 @@
+// Operations requested but never started. The owner records a request's transition (deploying,
+// cleaning, ...) and reserves the node in two appends; a conductor that dies between them, or
+// is fenced between them, leaves the node unreserved in a transient state with nobody working on
+// it. Takeover does not touch unreserved nodes (nothing of another run is on them), so the rule
+// is the executor's (conductor/README.md, "Picking up operations never started"):
+//
+//   A node this conductor owns that is unreserved, not in maintenance, with no task here, and
+//   either in a transient state (deploying, cleaning, verifying, inspecting, adopting, rescuing,
+//   unrescuing, deleting) or with a pending power target, is an operation requested and never
+//   started. Its owner starts it: from its recorded plan when it has one (resumed after the last
+//   completed step), else from the beginning with the arguments of the node's last
+//   ProvisionActionRequested event; a pending power target is driven to that target.
+//
+// Checked on this conductor's (re)join, on every ring change, every
+// IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S, and at once for a node whose request arrives again
+// as a retry (a duplicate: its first owner may have died before starting it).
+
+import * as E from 'fp-ts/lib/Either.js';
+import { randomUUID } from 'node:crypto';
+import type { Node } from '../../domain/node/index.ts';
+import { STUCK_STATES_TREATED_AS_FAIL } from '../../domain/provision/states.ts';
+import { streamId } from '../../domain/streams.ts';
+import { errorText } from '../log.ts';
+import { placementOf } from '../node-index.ts';
+import type { Executor } from './executor.ts';
+import { powerOperation } from './power.ts';
+import { operationFor, resumableFromLog, type Operation, type ProvisionRequest } from './provision.ts';
+
+export const needsPickup = (node: Node): boolean =>
+  node.reservation === null && !node.maintenance && (STUCK_STATES_TREATED_AS_FAIL.has(node.provision_state) || node.target_power_state !== null);
+
+/** The user's request behind the node's current operation: its last ProvisionActionRequested. */
+const lastRequest = async (ex: Executor, uuid: string): Promise<ProvisionRequest | undefined> => {
+  const events = await ex.deps.store.readStream(streamId('node', uuid), { direction: 'backwards', maxCount: 200 });
+  const found = events.find((e) => e.type === 'ProvisionActionRequested');
+  if (!found) return undefined;
+  const { uuid: _u, at: _a, event: _e, ...request } = found.data as ProvisionRequest & { uuid: string; at: string; event: string };
+  return request;
+};
+
+export interface Pickup {
+  /** checks every node this conductor owns, or only `uuid` */
+  check(uuid?: string): void;
+  stop(): void;
+}
+
+export const startPickup = (ex: Executor, intervalMs: number): Pickup => {
+  const conductor = ex.deps.conductor();
+  const takeover = ex.deps.takeover();
+  let stopped = false;
+  const inFlight = new Set<string>();
+
+  const pick = async (node: Node): Promise<void> => {
+    const uuid = node.uuid;
+    let op: Operation | undefined = resumableFromLog(ex, node);
+    if (!op && STUCK_STATES_TREATED_AS_FAIL.has(node.provision_state)) op = operationFor(ex, node, undefined, await lastRequest(ex, uuid));
+    if (!op && node.target_power_state !== null) op = powerOperation(ex, undefined, undefined);
+    if (!op || ex.isBusy(uuid)) return;
+    ex.busy.add(uuid);
+    const chosen = op;
+    const self = conductor.membership.writer;
+    const epoch = conductor.view.state.epoch;
+    const started = await ex.start(
+      { node, fence: conductor.fenceForCurrentRun(), writer: self, epoch, opId: ex.opId('pickup', uuid) },
+      (task) => chosen.run(task),
+      async (task) => {
+        const noted = await task.apply({
+          type: 'RecordHistory',
+          data: {
+            entry: {
+              uuid: randomUUID(),
+              severity: 'INFO',
+              event: `Conductor ${ex.host} started the ${chosen.name} of node ${uuid}, which was requested but never started.`,
+              event_type: 'conductor',
+              conductor: ex.host,
+              user: null,
+            },
+          },
+        });
+        if (E.isLeft(noted)) return noted;
+        return chosen.prepare ? chosen.prepare(task) : E.right(undefined);
+      },
+    );
+    if (E.isLeft(started)) {
+      ex.log.info({ node: uuid, err: started.left.message }, 'could not pick up the operation');
+      // the index was behind: someone holds it; takeover decides once it sees the reservation
+      if (started.left.errorClass === 'NodeLocked') setTimeout(() => takeover.sweep(), 200).unref();
+      return;
+    }
+    ex.log.info({ node: uuid, operation: chosen.name, state: node.provision_state }, 'picked up an operation that was never started');
+  };
+
+  const consider = (node: Node): void => {
+    if (stopped || inFlight.has(node.uuid) || !needsPickup(node) || ex.isBusy(node.uuid)) return;
+    if (conductor.view.ownerOf(placementOf(node)) !== ex.host) return;
+    const self = conductor.view.state.members[ex.host];
+    if (!self || self.incarnation !== conductor.membership.writer.incarnation) return;
+    inFlight.add(node.uuid);
+    void pick(node)
+      .catch((e: unknown) => ex.log.error({ node: node.uuid, err: errorText(e) }, 'pickup failed'))
+      .finally(() => inFlight.delete(node.uuid));
+  };
+
+  const check = (uuid?: string): void => {
+    if (uuid !== undefined) {
+      void ex.currentNode(uuid, true).then((n) => n && consider(n)).catch(() => undefined);
+      return;
+    }
+    for (const node of takeover.index.nodes()) consider(node);
+  };
+
+  const offView = conductor.view.onChange(() => check());
+  const offJoined = conductor.membership.onJoined(() => check());
+  const timer = setInterval(() => check(), intervalMs);
+  timer.unref();
+  check();
+  return {
+    check,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      offView();
+      offJoined();
+    },
+  };
+};
