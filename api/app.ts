@@ -7,6 +7,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ApiConfig } from './config.ts';
 import type { ApiDeps } from './deps.ts';
+import { auditRoutes } from './audit/index.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { baseUrlPlugin } from './plugins/base-url.ts';
 import { discoveryRoutes } from './plugins/discovery.ts';
@@ -83,6 +84,16 @@ export const buildApp = (deps: ApiDeps, config: ApiConfig, options: BuildOptions
   void app.register(volumeRoutes, resourceOptions);
   void app.register(fleetRoutes, resourceOptions);
   void app.register(nodeDataRoutes, resourceOptions);
+  if (deps.store) {
+    // the log-backed extensions; /timeline is served by node-history.ts from the read model
+    const store = deps.store;
+    void app.register(auditRoutes, {
+      store,
+      resolveNode: async (ident: string) => (await deps.readModels.nodes.getByName(ident))?.uuid,
+      maxLimit: config.maxLimit,
+      timeline: false,
+    });
+  }
 
   void app.register(openapiRoute);
   return app;

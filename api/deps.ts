@@ -1,4 +1,5 @@
-// What the API needs from the rest of ironlog. The API never touches the event store directly:
+// What the API needs from the rest of ironlog. The API writes only through commands (the audit
+// extensions read the log itself, through `store`):
 // it reads read models (projections/), sends the domain's own commands (domain/*/commands.ts,
 // `{type, data: {uuid, at, ...}}`) through the command handler or to the owning conductor, and
 // then waits until the read models have applied its write before answering, so a GET right
@@ -7,6 +8,7 @@
 // Documents use Ironic's field names (snake_case), so the API maps them onto the wire with no
 // renaming. Timestamps are ISO 8601 strings in UTC (`...+00:00`).
 
+import type { EventStore } from '../eventstore/port.ts';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import type { AllocationFields } from '../domain/allocation/index.ts';
@@ -261,4 +263,6 @@ export interface ApiDeps {
   /** seals secret values (BMC passwords, configdrive, rescue password) before they enter a command */
   secrets: SecretBox;
   clock: () => Date;
+  /** the event log itself, for the audit extensions (SSE stream, state as of a position) */
+  store?: Pick<EventStore, 'readStream' | 'subscribeToAll'>;
 }

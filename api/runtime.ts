@@ -121,7 +121,7 @@ export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime>
     });
     conductors = local;
   }
-  const deps: ApiDeps = { readModels, commands: storeCommandBus(o.store, clock), conductors, secrets: o.secrets, clock };
+  const deps: ApiDeps = { readModels, commands: storeCommandBus(o.store, clock), conductors, secrets: o.secrets, clock, store: o.store };
   return {
     deps,
     local,

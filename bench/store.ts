@@ -4,7 +4,9 @@
 //   rebuild_peak_rss_mib    peak RSS of that rebuild, measured in a child process of its own
 // The log is seeded with the domain's real event shapes (10,000 nodes living through verify,
 // cleaning, deploy/undeploy cycles, interleaved in the global order) by batched appends.
-// Figures on stdout, progress on stderr. Env: BENCH_EVENTS, BENCH_NODES to change the size.
+// Figures on stdout, progress on stderr. Env: BENCH_EVENTS, BENCH_NODES to change the size;
+// IRONLOG_REBUILD_WORKERS as for `ironlog projections rebuild`. For profiling by hand:
+// `--seed-only DIR` seeds a data dir, `--rebuild-only DIR` measures the rebuild of one.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -103,8 +103,7 @@ class ChunkBuilder {
   }
 }
 
-const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]): void => {
-  const c = JSON.parse(text) as StoredChunk;
+const decodeStored = (firstPosition: bigint, c: StoredChunk, out: TimelineEntry[]): void => {
   let pos = firstPosition;
   let type = '';
   let actor = '';
@@ -120,8 +119,12 @@ const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]):
   });
 };
 
+const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]): void => decodeStored(firstPosition, JSON.parse(text) as StoredChunk, out);
+
 /** in a bulk rebuild, a node's pending entries are written once there are this many */
 const spillChunk = 32;
+/** a flush appends to the node's last chunk while the result stays this small (live flushes are tiny) */
+const maxMergedChunk = 64;
 
 class HistoryWriter implements ModelWriter {
   private readonly chunks = new Map<string, ChunkBuilder>();
@@ -130,6 +133,8 @@ class HistoryWriter implements ModelWriter {
   private readonly names = new Map<string, { name: string | null; last: bigint }>();
   private readonly records: { node: string; position: bigint; r: NodeHistoryRecord }[] = [];
   private readonly insertChunk: Database.Statement<[string, bigint, string]>;
+  private readonly lastChunk: Database.Statement<[string], { rowid: bigint; first_position: bigint; entries: string }>;
+  private readonly updateChunk: Database.Statement<[string, bigint]>;
   private readonly insertRecord: Database.Statement<unknown[]>;
   private readonly upsertName: Database.Statement<[string, string | null, bigint]>;
 
@@ -138,6 +143,12 @@ class HistoryWriter implements ModelWriter {
     private readonly binding: HistoryBinding,
   ) {
     this.insertChunk = db.prepare('INSERT INTO history_timeline (node_uuid, first_position, entries) VALUES (?, ?, ?)');
+    this.lastChunk = db
+      .prepare<[string], { rowid: bigint; first_position: bigint; entries: string }>(
+        'SELECT rowid, first_position, entries FROM history_timeline WHERE node_uuid = ? ORDER BY first_position DESC LIMIT 1',
+      )
+      .safeIntegers(true);
+    this.updateChunk = db.prepare('UPDATE history_timeline SET entries = ? WHERE rowid = ?');
     this.insertRecord = db.prepare(
       'INSERT OR REPLACE INTO node_history (uuid, node_uuid, position, created_at, severity, event, event_type, conductor, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -171,11 +182,29 @@ class HistoryWriter implements ModelWriter {
   }
 
   flush(): void {
-    for (const [node, chunk] of this.chunks) this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
+    for (const [node, chunk] of this.chunks) this.writeChunk(node, chunk);
     for (const [node, n] of this.names) this.upsertName.run(node, n.name, n.last);
     for (const { node, position, r } of this.records) {
       this.insertRecord.run(r.uuid, node, position, r.created_at, r.severity, r.event, r.event_type, r.conductor, r.user);
     }
+  }
+
+  /** Appends to the node's last chunk when both are small (a live flush holds an event or two), else adds one. */
+  private writeChunk(node: string, chunk: ChunkBuilder): void {
+    const last = chunk.size < maxMergedChunk ? this.lastChunk.get(node) : undefined;
+    if (last) {
+      const stored = JSON.parse(last.entries) as StoredChunk;
+      if (stored.e.length + chunk.size <= maxMergedChunk) {
+        const entries: TimelineEntry[] = [];
+        decodeStored(last.first_position, stored, entries);
+        decodeStored(chunk.first, chunk.stored, entries);
+        const merged = new ChunkBuilder(last.first_position, stored.r);
+        for (const e of entries) merged.push(e.position, e.type, { actor: e.actor, correlationId: e.correlationId, causationId: e.causationId, timestamp: e.time });
+        this.updateChunk.run(JSON.stringify(merged.stored), last.rowid);
+        return;
+      }
+    }
+    this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
   }
 
   committed(): void {

@@ -1,4 +1,4 @@
-// The audit routes registered in the real API app (api/app.ts buildApp), as the lead wires them:
+// The audit routes as the real API app (api/app.ts buildApp) registers them from its deps:
 // they appear in the OpenAPI document, the app's hooks (request id, auth, versions) apply to
 // them, and the event stream works through the whole stack over a real connection.
 import { test } from 'uvu';
@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.ts';
-import { auditRoutes } from '../../api/audit/index.ts';
 import { loadApiConfig } from '../../api/config.ts';
 import type { ApiDeps } from '../../api/deps.ts';
 import { openTestLog, type TestLog } from './support/log.ts';
@@ -34,11 +33,13 @@ const appWith = async (env: Record<string, string>): Promise<{ app: FastifyInsta
   const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-audit-app-'));
   dirs.push(dataDir);
   const config = loadApiConfig({ IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth', ...env });
-  const app = buildApp(unusedDeps, config, { logger: false });
-  // the API may already serve its read-model /timeline: then ours stays out (option timeline)
+  // buildApp registers the audit routes itself when its deps carry the log
+  const deps = new Proxy(unusedDeps, { get: (_t, key) => (key === 'store' ? log.store : key === 'then' ? undefined : unused) });
+  const app = buildApp(deps, config, { logger: false });
   await app.after();
+  // the app serves /timeline from the read model (node-history.ts); ours stays out then
   hasOwnTimeline = app.hasRoute({ method: 'GET', url: '/v1/nodes/:node_ident/timeline' });
-  void app.register(auditRoutes, { store: log.store, timeline: !hasOwnTimeline });
+  assert.ok(app.hasRoute({ method: 'GET', url: '/v1/events/stream' }), 'buildApp registered the event stream');
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 };

@@ -94,6 +94,15 @@ test('read-your-writes: waitForPosition resolves once the write is visible', asy
     await p.waitForPosition(c.position, 2000);
     assert.is(getDoc<FakeNode>(db.db, fakeNodesSpec, c.uuid)?.name, `ryw${i}`);
   }
+  // live flushes hold an event or two: they append to the node's last timeline chunk
+  const one = await create(store, 'chatty');
+  for (let i = 0; i < 12; i++) {
+    const r = await store.append(`node-${one.uuid}`, [fakeEvent('FakeRenamed', { name: `chatty${i}` })], BigInt(i));
+    await p.waitForPosition(r.position, 2000);
+  }
+  assert.is(timeline(db.db, one.uuid).length, 13);
+  assert.equal(timeline(db.db, one.uuid).map((e) => e.revision), Array.from({ length: 13 }, (_, i) => BigInt(i)));
+  assert.is((db.db.prepare('SELECT COUNT(*) AS n FROM history_timeline WHERE node_uuid = ?').get(one.uuid) as { n: number }).n, 1);
   // a position in a stream no model follows still resolves (nothing followed lies before it)
   const claim = await store.append('claim-name-zzz', [fakeEvent('Claimed', {})], 'no_stream');
   await p.waitForPosition(claim.position, 2000);
