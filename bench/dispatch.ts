@@ -7,7 +7,7 @@
 //   dispatch_commands_per_s     commands answered per second, over the three phases
 //   dispatch_reply_p50_ms, dispatch_reply_p99_ms
 //   dispatch_completed_ops_per_s  operations finished (node in its target state, unreserved) per second
-// Env: BENCH_NODES (default 1000), BENCH_INFLIGHT (default 64).
+// Env: BENCH_NODES (default 1000), BENCH_INFLIGHT (default 64), BENCH_CONDUCTORS (default 3).
 
 import * as E from 'fp-ts/lib/Either.js';
 import type { NodeCommand } from '../domain/node/index.ts';
@@ -15,6 +15,7 @@ import { BenchCluster, say, sleep } from './support/cluster.ts';
 
 const nodes = Number(process.env.BENCH_NODES ?? 1000);
 const inflight = Number(process.env.BENCH_INFLIGHT ?? 64);
+const conductors = Number(process.env.BENCH_CONDUCTORS ?? 3);
 
 const phases: Array<{ verb: 'manage' | 'provide' | 'active'; to: string }> = [
   { verb: 'manage', to: 'manageable' },
@@ -23,8 +24,9 @@ const phases: Array<{ verb: 'manage' | 'provide' | 'active'; to: string }> = [
 ];
 
 const main = async () => {
-  say(`dispatch: starting nats-server and 3 conductors; ${nodes} nodes, ${inflight} in flight`);
-  const cluster = await BenchCluster.start({ hosts: ['bench-c1', 'bench-c2', 'bench-c3'], env: { IRONLOG_FAKE_STEP_DELAY_MS: '0' } });
+  say(`dispatch: starting nats-server and ${conductors} conductors; ${nodes} nodes, ${inflight} in flight`);
+  const hosts = Array.from({ length: conductors }, (_, i) => `bench-c${i + 1}`);
+  const cluster = await BenchCluster.start({ hosts, env: { IRONLOG_FAKE_STEP_DELAY_MS: '0' } });
   try {
     const uuids = await cluster.createNodes(nodes, 'enroll');
     const latencies: number[] = [];
@@ -65,6 +67,8 @@ const main = async () => {
       completeMs += done;
       say(`  ${phase.verb}: all ${uuids.length} nodes ${phase.to} after ${Math.round(done)} ms`);
     }
+    const membership = await cluster.store.readStream('membership-ring');
+    say(`  membership events during the run: ${membership.map((e) => `${e.type}(${(e.data as { hostname: string }).hostname})`).join(', ')}`);
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
     process.stdout.write(`dispatch_commands_per_s: ${Math.round((sent / dispatchMs) * 1000)}\n`);

@@ -13,7 +13,8 @@ import type { ProjectionModel } from './model.ts';
 
 export type Checkpoint = bigint | 'start';
 
-const schemaRevision = 1;
+/** bump when a model's stored encoding changes without its DDL changing (the files get rebuilt) */
+const schemaRevision = 2;
 
 const isIndex = (stmt: string): boolean => /^\s*CREATE\s+(UNIQUE\s+)?INDEX/i.test(stmt);
 

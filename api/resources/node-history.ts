@@ -59,11 +59,11 @@ export const nodeHistoryRoutes = async (app: FastifyInstance, ctx: ResourceOptio
   const lookup = nodeLookup(deps.readModels.nodes);
   const history = deps.readModels.history;
 
-  app.get('/v1/nodes/:node_ident/history', { schema: { tags, summary: "A node's history (≥1.78): oldest first, limit/marker, ?detail" } }, async (req) => {
+  const list = async (req: FastifyRequest, detailPath: boolean) => {
     requireVersion(req, 78, 'not-found');
     const query = queryOf(req);
     rejectUnexpected(query, ['detail', 'limit', 'marker']);
-    const detail = booleanArg(query, 'detail') ?? false;
+    const detail = detailPath || (booleanArg(query, 'detail') ?? false);
     const limit = validateLimit(integerArg(query, 'limit'), config.maxLimit);
     const marker = uuidArg(query, 'marker');
     const node = await lookup.resolve(req, lookup.identOf(req));
@@ -72,7 +72,11 @@ export const nodeHistoryRoutes = async (app: FastifyInstance, ctx: ResourceOptio
     const items = page.right.map((r) => historyJson(req.baseUrl, node.uuid, r, detail));
     const next = nextUrl(req.baseUrl, `nodes/${node.uuid}/history`, items, limit, [['detail', detail || undefined]]);
     return envelope('history', items, next);
-  });
+  };
+  app.get('/v1/nodes/:node_ident/history', { schema: { tags, summary: "A node's history (≥1.78): oldest first, limit/marker, ?detail" } }, (req) => list(req, false));
+  // python-ironicclient's `node history list --long` asks for /history/detail, which Ironic
+  // routes to get_one("detail") and answers 404; we serve the detailed list so the CLI works
+  app.get('/v1/nodes/:node_ident/history/detail', { schema: { tags, summary: "A node's detailed history (≥1.78), as python-ironicclient asks for it" } }, (req) => list(req, true));
 
   app.get('/v1/nodes/:node_ident/history/:event_uuid', { schema: { tags, summary: 'One history record (≥1.78), detailed' } }, async (req) => {
     requireVersion(req, 78, 'not-found');

@@ -52,7 +52,7 @@ export class BenchCluster {
     const view = new MembershipView({ store, nc, pollIntervalMs: 100 });
     await view.start();
     const router = new NodeRouter({ nc, view, rpcTimeoutMs: 10_000, rpcDeadlineMs: 60_000 });
-    const c = new BenchCluster(nats, dataDir, store, nc, view, router, { NATS_URL: nats.url, IRONLOG_DATA_DIR: dataDir, IRONLOG_LOG_LEVEL: 'warn', ...o.env });
+    const c = new BenchCluster(nats, dataDir, store, nc, view, router, { NATS_URL: nats.url, IRONLOG_DATA_DIR: dataDir, IRONLOG_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...o.env });
     for (const h of o.hosts) c.spawn(h);
     if (!(await view.waitFor((m) => o.hosts.every((h) => m.members[h] !== undefined), 60_000))) throw new Error('conductors did not register');
     return c;
@@ -64,7 +64,7 @@ export class BenchCluster {
     const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'ironlog.js'), 'conductor', '--host', host], {
       cwd: root,
       env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
+      stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
     });
     this.procs.set(host, child);
     process.once('exit', () => child.kill('SIGKILL'));

@@ -17,7 +17,8 @@ import type { Fence } from '../fencing.ts';
 import { errorText, type Log } from '../log.ts';
 import { nodeBinding } from '../node-binding.ts';
 import type { Takeover } from '../takeover.ts';
-import { NodeTask } from './task.ts';
+import type { Envelope, NodeWriter, Written } from './node-writer.ts';
+import { NodeTask, type TaskCommand } from './task.ts';
 
 export interface ExecutorSettings {
   /** Ironic [conductor]automated_clean */
@@ -42,6 +43,8 @@ export interface ExecutorDeps {
 
 export interface TaskStart {
   node: Node;
+  /** the node writer that read the node (its cached state saves the task a read) */
+  nodeWriter?: NodeWriter;
   fence: Fence;
   writer: Writer;
   epoch: number;
@@ -103,20 +106,24 @@ export class Executor {
         ...(s.correlationId !== undefined ? { correlationId: s.correlationId } : {}),
       },
       s.node,
+      s.nodeWriter,
     );
   }
 
   /**
    * Starts a task: registers it with takeover (whose cleanup aborts it if the node moves away),
-   * reserves the node, runs `prepare` (the part the caller waits for, e.g. planning steps), then
-   * runs `work` in the background. The caller has put the node in `busy`; it stays there until
-   * the work ends. Left: the reservation or the preparation was refused (nothing runs).
+   * then writes in one append the user's command (`lead`, when the request carries one), the
+   * reservation and what the operation records before the request is answered (its plan of
+   * steps, `prepare`), and runs the operation in the background. The caller has put the node in
+   * `busy`; it stays there until the work ends. Left: refused, nothing runs. A `duplicate` write
+   * (the lead was already recorded) runs nothing either.
    */
   async start(
     s: TaskStart,
-    work: (task: NodeTask) => Promise<void>,
-    prepare?: (task: NodeTask) => Promise<E.Either<DomainError, unknown>>,
-  ): Promise<E.Either<DomainError, NodeTask>> {
+    op: { run(task: NodeTask): Promise<void>; prepare?(node: Node): TaskCommand[] },
+    lead?: Envelope,
+    extra: readonly TaskCommand[] = [],
+  ): Promise<E.Either<DomainError, { task: NodeTask; written: Written }>> {
     const takeover = this.deps.takeover();
     const uuid = s.node.uuid;
     const controller = takeover.track(uuid);
@@ -125,23 +132,22 @@ export class Executor {
       takeover.untrack(uuid, controller);
       this.busy.delete(uuid);
     };
-    const reserved = await task.reserve();
-    if (E.isLeft(reserved)) {
+    let written: E.Either<DomainError, Written>;
+    try {
+      written = await task.write(lead, [task.reserveCommand(), ...extra, ...(op.prepare?.(s.node) ?? [])]);
+    } catch (e) {
       end();
-      return reserved;
+      throw e;
     }
-    if (prepare) {
-      const ready = await prepare(task).catch((e: unknown) => E.left(domainError('TemporaryFailure', errorText(e))));
-      if (E.isLeft(ready)) {
-        await task.release().catch(() => undefined);
-        end();
-        return ready;
-      }
+    if (E.isLeft(written) || written.right.duplicate) {
+      end();
+      return E.isLeft(written) ? written : E.right({ task, written: written.right });
     }
-    void work(task)
+    void op
+      .run(task)
       .catch((e: unknown) => this.log.error({ node: uuid, err: errorText(e) }, 'node task failed'))
       .finally(end);
-    return E.right(task);
+    return E.right({ task, written: written.right });
   }
 
   /** Resolves once no task runs here, or after `timeoutMs`. */

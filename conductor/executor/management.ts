@@ -10,14 +10,9 @@ import type { Operation } from './provision.ts';
 import type { NodeTask, TaskCommand } from './task.ts';
 
 const applyAll = async (ex: Executor, task: NodeTask, commands: TaskCommand[]): Promise<void> => {
-  for (const c of commands) {
-    if (task.signal.aborted) return;
-    const r = await task.apply(c);
-    if (E.isLeft(r)) {
-      ex.log.warn({ node: task.uuid, command: c.type, err: r.left.message }, 'node task stopped: write refused');
-      return;
-    }
-  }
+  if (task.signal.aborted) return;
+  const r = await task.applyAll(commands);
+  if (E.isLeft(r)) ex.log.warn({ node: task.uuid, commands: commands.map((c) => c.type), err: r.left.message }, 'node task stopped: write refused');
 };
 
 export const bootModeOperation = (ex: Executor, request: Omit<NodeCommandOf<'RequestBootMode'>['data'], 'uuid' | 'at'>): Operation => ({

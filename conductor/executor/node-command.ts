@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import { execute } from '../../command-handling/execute.ts';
 import { firstError } from '../../domain/codecs.ts';
 import { domainError, type DomainError } from '../../domain/errors.ts';
-import { NodeCommandC, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
+import { NodeCommandC, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
 import type { PowerTarget } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
@@ -27,6 +27,7 @@ import { bootModeOperation, consoleOperation } from './management.ts';
 import { validatePowerRequest } from './power.ts';
 import { powerOperation } from './power.ts';
 import { operationFor, type Operation } from './provision.ts';
+import { NodeWriter, type Envelope } from './node-writer.ts';
 
 export const NODE_COMMAND_ACTION = 'node-command';
 export const NodeCommandArgsC = t.type({ command: t.unknown });
@@ -141,39 +142,47 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
   ex.busy.add(uuid);
   let handedOver = false;
   try {
-    const before = await ex.currentNode(uuid);
-    if (before) {
-      const driver = ex.driverOf(before);
-      if (E.isLeft(driver)) return driver;
-      const invalid = await preValidate(driver.right, before, command);
-      if (invalid) return E.left(invalid);
-    }
-    const r = await record();
-    if (E.isLeft(r)) return r;
-    if (r.right.duplicate) {
+    const writer = new NodeWriter(ex.deps.store, uuid, ctx.fence, { hostname: ctx.writer.hostname, incarnation: ctx.writer.incarnation, epoch: ctx.ownership.epoch });
+    const lead: Envelope = {
+      commandId: req.commandId,
+      command,
+      actor: req.actor,
+      correlationId: req.correlationId ?? req.commandId,
+      causationId: req.commandId,
+    };
+    const before = await writer.current();
+    if (before.status !== 'present') return E.left(nodeErrors.nodeNotFound(uuid));
+    if (writer.recorded(req.commandId)) {
       // a retry re-routed here: the command was recorded by a conductor that may have died before
       // starting its work; pickup starts it if nobody holds the node
       onDuplicate(uuid);
-      return E.right({ result: { position: positionText(r.right.position) }, duplicate: true });
+      return E.right({ result: { position: positionText(writer.position) }, duplicate: true });
     }
-    const state = r.right.state as NodeState;
-    if (state.status !== 'present') return E.right({ result: { position: positionText(r.right.position) } });
-    const op = followUp(ex, command, before, state.node);
-    if (!op) return E.right({ result: { position: positionText(r.right.position) } });
+    const driver = ex.driverOf(before.node);
+    if (E.isLeft(driver)) return driver;
+    const invalid = await preValidate(driver.right, before.node, command);
+    if (invalid) return E.left(invalid);
+    const decided = nodeDecider.decide(command, before);
+    if (E.isLeft(decided)) return decided;
+    const after = decided.right.reduce(nodeDecider.evolve, before);
+    const op = after.status === 'present' ? followUp(ex, command, before.node, after.node) : undefined;
+    if (!op || after.status !== 'present') {
+      const r = await writer.write(() => E.right([lead]), () => req.node);
+      if (E.isLeft(r)) return r;
+      return E.right({ result: { position: positionText(r.right.position) }, duplicate: r.right.duplicate });
+    }
     const started = await ex.start(
-      { node: state.node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}) },
-      op.run.bind(op),
-      op.prepare?.bind(op),
+      { node: after.node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId, nodeWriter: writer, correlationId: lead.correlationId },
+      op,
+      lead,
     );
-    if (E.isLeft(started)) {
-      // the request is recorded; the work was not started (this conductor was fenced meanwhile,
-      // or the node changed): the node's owner picks it up (pickup.ts)
-      ex.log.warn({ node: uuid, operation: op.name, err: started.left.message }, 'recorded the request but could not start its work');
+    if (E.isLeft(started)) return started;
+    if (started.right.written.duplicate) {
       onDuplicate(uuid);
-      return E.right({ result: { position: positionText(r.right.position) } });
+      return E.right({ result: { position: positionText(started.right.written.position) }, duplicate: true });
     }
     handedOver = true;
-    return E.right({ result: { position: positionText(started.right.position ?? r.right.position) } });
+    return E.right({ result: { position: positionText(started.right.written.position) } });
   } finally {
     if (!handedOver) ex.busy.delete(uuid);
   }

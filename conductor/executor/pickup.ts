@@ -25,6 +25,7 @@ import { placementOf } from '../node-index.ts';
 import type { Executor } from './executor.ts';
 import { powerOperation } from './power.ts';
 import { operationFor, resumableFromLog, type Operation, type ProvisionRequest } from './provision.ts';
+import type { TaskCommand } from './task.ts';
 
 export const needsPickup = (node: Node): boolean =>
   node.reservation === null && !node.maintenance && (STUCK_STATES_TREATED_AS_FAIL.has(node.provision_state) || node.target_power_state !== null);
@@ -60,27 +61,20 @@ export const startPickup = (ex: Executor, intervalMs: number): Pickup => {
     const chosen = op;
     const self = conductor.membership.writer;
     const epoch = conductor.view.state.epoch;
-    const started = await ex.start(
-      { node, fence: conductor.fenceForCurrentRun(), writer: self, epoch, opId: ex.opId('pickup', uuid) },
-      (task) => chosen.run(task),
-      async (task) => {
-        const noted = await task.apply({
-          type: 'RecordHistory',
-          data: {
-            entry: {
-              uuid: randomUUID(),
-              severity: 'INFO',
-              event: `Conductor ${ex.host} started the ${chosen.name} of node ${uuid}, which was requested but never started.`,
-              event_type: 'conductor',
-              conductor: ex.host,
-              user: null,
-            },
-          },
-        });
-        if (E.isLeft(noted)) return noted;
-        return chosen.prepare ? chosen.prepare(task) : E.right(undefined);
+    const history: TaskCommand = {
+      type: 'RecordHistory',
+      data: {
+        entry: {
+          uuid: randomUUID(),
+          severity: 'INFO',
+          event: `Conductor ${ex.host} started the ${chosen.name} of node ${uuid}, which was requested but never started.`,
+          event_type: 'conductor',
+          conductor: ex.host,
+          user: null,
+        },
       },
-    );
+    };
+    const started = await ex.start({ node, fence: conductor.fenceForCurrentRun(), writer: self, epoch, opId: ex.opId('pickup', uuid) }, chosen, undefined, [history]);
     if (E.isLeft(started)) {
       ex.log.info({ node: uuid, err: started.left.message }, 'could not pick up the operation');
       // the index was behind: someone holds it; takeover decides once it sees the reservation

@@ -54,16 +54,12 @@ export const powerOperation = (ex: Executor, requested: PowerTarget | undefined,
       }
     }
     if (task.signal.aborted) return;
-    const recorded = E.isRight(outcome)
-      ? await task.apply({ type: 'RecordPowerState', data: { power_state: outcome.right } })
-      : await task.apply({
-          type: 'FailPowerState',
-          data: { error: `Failed to change power state to '${powerVerbs[target].targetPowerState}' by '${target}'. Error: ${outcome.left}` },
-        });
-    if (E.isLeft(recorded)) {
-      ex.log.warn({ node: task.uuid, err: recorded.left.message, host: holder }, 'power task stopped: write refused');
-      return;
-    }
-    await task.release();
+    const recorded = await task.applyAll([
+      E.isRight(outcome)
+        ? { type: 'RecordPowerState', data: { power_state: outcome.right } }
+        : { type: 'FailPowerState', data: { error: `Failed to change power state to '${powerVerbs[target].targetPowerState}' by '${target}'. Error: ${outcome.left}` } },
+      task.releaseCommand(),
+    ]);
+    if (E.isLeft(recorded)) ex.log.warn({ node: task.uuid, err: recorded.left.message, host: holder }, 'power task stopped: write refused');
   },
 });

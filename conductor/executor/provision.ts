@@ -19,14 +19,13 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { execute } from '../../command-handling/execute.ts';
-import type { DomainError } from '../../domain/errors.ts';
 import { actorForConductor } from '../../domain/metadata.ts';
 import type { Node, NodeCommandOf, Step, StepKind } from '../../domain/node/index.ts';
 import type { ProvisionEvent, ProvisionState } from '../../domain/provision/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
 import type { Executor } from './executor.ts';
-import { planSteps, recordedPlan, resumePoint, runSteps, wipePlan, type StepsOutcome } from './steps.ts';
+import { firstStart, planSteps, recordedPlan, resumePoint, runSteps, wipePlan, type StepsOutcome } from './steps.ts';
 import type { NodeTask, TaskCommand } from './task.ts';
 
 /** What the user asked for (the ProvisionActionRequested event, or the command itself). */
@@ -35,12 +34,12 @@ export type ProvisionRequest = Omit<NodeCommandOf<'RequestProvisionAction'>['dat
 export interface Operation {
   /** for logs and history: deploy, clean, verify... */
   readonly name: string;
-  /** what must be recorded before the API's request is answered (the plan of steps) */
-  prepare?(task: NodeTask): Promise<E.Either<DomainError, unknown>>;
+  /** what is recorded with the reservation, before the API's request is answered (the plan of steps) */
+  prepare?(node: Node): TaskCommand[];
   run(task: NodeTask): Promise<void>;
 }
 
-/** Applies commands in order while the task may still write; false once one is refused. */
+/** Writes a task's commands while it may still write; false once a write is refused. */
 class Flow {
   private refused = false;
   constructor(readonly ex: Executor, readonly task: NodeTask, readonly driver: Driver, readonly what: string) {}
@@ -49,29 +48,30 @@ class Flow {
     return this.refused || this.task.signal.aborted;
   }
 
-  async apply(command: TaskCommand): Promise<boolean> {
+  /** One append of all `commands`. */
+  async apply(...commands: TaskCommand[]): Promise<boolean> {
     if (this.stopped) return false;
-    const r = await this.task.apply(command);
+    if (commands.length === 0) return true;
+    const r = await this.task.applyAll(commands);
     if (E.isLeft(r)) {
       this.refused = true;
-      this.ex.log.warn({ node: this.task.uuid, operation: this.what, command: command.type, err: r.left.message }, 'node task stopped: write refused');
+      this.ex.log.warn({ node: this.task.uuid, operation: this.what, commands: commands.map((c) => c.type), err: r.left.message }, 'node task stopped: write refused');
       return false;
     }
     return true;
   }
 
-  event(event: ProvisionEvent, lastError?: string | null): Promise<boolean> {
-    return this.apply({ type: 'ApplyProvisionEvent', data: { event, ...(lastError !== undefined ? { last_error: lastError } : {}) } });
+  event(event: ProvisionEvent, lastError?: string | null): TaskCommand {
+    return { type: 'ApplyProvisionEvent', data: { event, ...(lastError !== undefined ? { last_error: lastError } : {}) } };
   }
 
-  release(): Promise<boolean> {
-    return this.apply({ type: 'ReleaseNode', data: { host: this.task.holder.host } });
+  get release(): TaskCommand {
+    return this.task.releaseCommand();
   }
 
-  async fail(lastError: string, plan?: StepKind): Promise<void> {
-    if (plan) await wipePlan(this.task, plan);
-    await this.event('fail', lastError);
-    await this.release();
+  /** Fires `fail` with last_error and releases the node (the plan, if any, is wiped). */
+  fail(lastError: string, plan?: StepKind, extra: TaskCommand[] = []): Promise<boolean> {
+    return this.apply(...(plan ? [wipePlan(plan)] : []), this.event('fail', lastError), ...extra, this.release);
   }
 
   /** Runs a driver call; a failure becomes `fail(message(e))`. Undefined when the flow must stop. */
@@ -87,22 +87,21 @@ class Flow {
     }
   }
 
-  /** The end of a step sequence; true when every step completed. */
-  async afterSteps(outcome: StepsOutcome, kind: StepKind, onFailure?: (message: string) => Promise<void>): Promise<boolean> {
+  /** The end of a step sequence: the pending completion when every step ran, else undefined. */
+  async afterSteps(outcome: StepsOutcome, kind: StepKind, onFailure?: (message: string) => Promise<unknown>): Promise<TaskCommand[] | undefined> {
     switch (outcome.kind) {
       case 'done':
-        return !this.stopped;
+        return this.stopped ? undefined : outcome.pending;
       case 'aborted':
       case 'refused':
-        return false;
+        return undefined;
       case 'wait':
-        await this.event('wait');
-        await this.release();
-        return false;
+        await this.apply(this.event('wait'), this.release);
+        return undefined;
       case 'failed':
         if (onFailure) await onFailure(outcome.message);
         else await this.fail(outcome.message, kind);
-        return false;
+        return undefined;
     }
   }
 }
@@ -131,9 +130,11 @@ const verify = (ex: Executor): Operation => ({
       (e) => `Failed to get power state for node ${task.uuid}. Error: ${e}`,
     );
     if (!read) return;
-    if (read.value !== task.node.power_state) await f.apply({ type: 'ObservePowerState', data: { power_state: read.value } });
-    await f.event('done');
-    await f.release();
+    await f.apply(
+      ...(read.value !== task.node.power_state ? [{ type: 'ObservePowerState', data: { power_state: read.value } } as TaskCommand] : []),
+      f.event('done'),
+      f.release,
+    );
   },
 });
 
@@ -141,67 +142,60 @@ const verify = (ex: Executor): Operation => ({
 
 const cleaningDisabled = (ex: Executor, node: Node): boolean => !(node.automated_clean ?? ex.deps.settings.automatedClean);
 
-/** Plans (PlanSteps) when the plan is fine; a plan error is kept for run() to fail the node with. */
+/** The plan (PlanSteps) to record with the reservation; a plan error is kept for run() to fail with. */
 const planner = (ex: Executor, kind: StepKind, requested: readonly Step[] | undefined, manual: boolean) => {
   let planError: string | undefined;
-  const prepare = async (task: NodeTask): Promise<E.Either<DomainError, unknown>> => {
-    const driver = ex.driverOf(task.node);
-    if (E.isLeft(driver)) return driver;
-    const plan = planSteps(driver.right, kind, task.node, requested, manual);
+  const prepare = (node: Node): TaskCommand[] => {
+    const driver = ex.driverOf(node);
+    if (E.isLeft(driver)) return [];
+    const plan = planSteps(driver.right, kind, node, requested, manual);
     if (E.isLeft(plan)) {
       planError = plan.left;
-      return E.right(undefined);
+      return [];
     }
-    return task.apply({ type: 'PlanSteps', data: { kind, steps: plan.right } });
+    return [{ type: 'PlanSteps', data: { kind, steps: plan.right } }, ...firstStart(kind, plan.right)];
   };
   return { prepare, error: () => planError };
 };
 
 /** Runs the recorded clean plan from `from`, then ends the cleaning (done, or manage for a manual clean). */
-const cleanSteps = async (f: Flow, from: number): Promise<void> => {
+const cleanSteps = async (f: Flow, from: number, fromStarted = false): Promise<void> => {
   const task = f.task;
   const manual = task.node.target_provision_state === 'manageable';
   const steps = recordedPlan(task.node, 'clean') ?? [];
   const prepared = await f.call(() => f.driver.deploy.prepareCleaning(task), (e) => `Failed to prepare node ${task.uuid} for cleaning: ${e}`, 'clean');
   if (!prepared) return;
   if (prepared.value === 'wait') {
-    await f.event('wait');
-    await f.release();
+    await f.apply(f.event('wait'), f.release);
     return;
   }
-  const outcome = await runSteps(task, f.driver, 'clean', steps, from);
-  const ok = await f.afterSteps(outcome, 'clean', async (message) => {
+  const outcome = await runSteps(task, f.driver, 'clean', steps, from, fromStarted);
+  const pending = await f.afterSteps(outcome, 'clean', async (message) => {
     // cleaning_error_handler: a failed step also puts the node in maintenance (fault: clean failure)
     await f.driver.deploy.tearDownCleaning(task).catch(() => undefined);
-    await wipePlan(task, 'clean');
-    await f.event('fail', message);
-    await f.apply({ type: 'SetMaintenance', data: { reason: message, fault: 'clean failure' } });
-    await f.release();
+    await f.fail(message, 'clean', [{ type: 'SetMaintenance', data: { reason: message, fault: 'clean failure' } }]);
   });
-  if (!ok) return;
+  if (!pending) return;
   const torn = await f.call(() => f.driver.deploy.tearDownCleaning(task), (e) => `Failed to tear down from cleaning for node ${task.uuid}, reason: ${e}`, 'clean');
   if (!torn) return;
-  await wipePlan(task, 'clean');
-  await f.event(manual ? 'manage' : 'done');
-  await f.release();
+  await f.apply(...pending, wipePlan('clean'), f.event(manual ? 'manage' : 'done'), f.release);
 };
 
 const clean = (ex: Executor, request: ProvisionRequest | undefined, manual: boolean): Operation => {
   const plan = planner(ex, 'clean', request?.clean_steps, manual);
   return {
     name: manual ? 'manual clean' : 'automated clean',
-    prepare: async (task) => (!manual && cleaningDisabled(ex, task.node) ? E.right(undefined) : plan.prepare(task)),
+    prepare: (node) => (!manual && cleaningDisabled(ex, node) ? [] : plan.prepare(node)),
     run: async (task) => {
       const f = flowFor(ex, task, 'clean');
       if (!f) return;
       if (!manual && cleaningDisabled(ex, task.node)) {
         // Ironic: "Automated cleaning is disabled, node has been successfully moved to AVAILABLE state"
-        await f.event('done');
-        await f.release();
+        await f.apply(f.event('done'), f.release);
         return;
       }
       const error = plan.error();
-      if (error !== undefined) return f.fail(error, 'clean');
+      if (error !== undefined) return void (await f.fail(error, 'clean'));
       const validated = await f.call(
         async () => {
           await f.driver.power.validate(task);
@@ -211,7 +205,7 @@ const clean = (ex: Executor, request: ProvisionRequest | undefined, manual: bool
         'clean',
       );
       if (!validated) return;
-      await cleanSteps(f, 0);
+      await cleanSteps(f, 0, true);
     },
   };
 };
@@ -224,33 +218,38 @@ export const resumeClean = async (ex: Executor, task: NodeTask, fromStep: number
 
 // ---- deploying --------------------------------------------------------------------------------------
 
-const deploySteps = async (f: Flow, from: number): Promise<void> => {
+const deploySteps = async (f: Flow, from: number, fromStarted = false): Promise<void> => {
   const task = f.task;
   const steps = recordedPlan(task.node, 'deploy') ?? [];
-  const outcome = await runSteps(task, f.driver, 'deploy', steps, from);
-  if (!(await f.afterSteps(outcome, 'deploy'))) return;
-  await wipePlan(task, 'deploy');
-  await f.event('done');
-  // Ironic records which conductor deployed it: _sync_local_state takes it over elsewhere later
-  if (task.node.conductor_affinity !== task.holder.host) {
-    await f.apply({ type: 'UpdateNodeInternal', data: { changes: { conductor_affinity: task.holder.host } } });
-  }
-  await f.release();
+  const outcome = await runSteps(task, f.driver, 'deploy', steps, from, fromStarted);
+  const pending = await f.afterSteps(outcome, 'deploy');
+  if (!pending) return;
+  await f.apply(
+    ...pending,
+    wipePlan('deploy'),
+    f.event('done'),
+    // Ironic records which conductor deployed it: _sync_local_state takes it over elsewhere later
+    ...(task.node.conductor_affinity !== task.holder.host ? [{ type: 'UpdateNodeInternal', data: { changes: { conductor_affinity: task.holder.host } } } as TaskCommand] : []),
+    f.release,
+  );
 };
 
 const deploy = (ex: Executor, request: ProvisionRequest | undefined): Operation => {
   const plan = planner(ex, 'deploy', request?.deploy_steps, false);
   return {
     name: request?.verb === 'rebuild' ? 'rebuild' : 'deploy',
-    prepare: plan.prepare,
+    prepare: (node) => [
+      // Ironic keeps the configdrive in instance_info (sealed here, as every secret)
+      ...(request?.configdrive !== undefined
+        ? [{ type: 'UpdateNodeInternal', data: { changes: { instance_info: { ...node.instance_info, configdrive: request.configdrive } } } } as TaskCommand]
+        : []),
+      ...plan.prepare(node),
+    ],
     run: async (task) => {
       const f = flowFor(ex, task, 'deploy');
       if (!f) return;
       const error = plan.error();
-      if (error !== undefined) return f.fail(error, 'deploy');
-      if (request?.configdrive !== undefined) {
-        if (!(await f.apply({ type: 'UpdateNodeInternal', data: { changes: { instance_info: { ...task.node.instance_info, configdrive: request.configdrive } } } }))) return;
-      }
+      if (error !== undefined) return void (await f.fail(error, 'deploy'));
       const prepared = await f.call(
         async () => {
           await f.driver.deploy.prepare(task);
@@ -260,7 +259,7 @@ const deploy = (ex: Executor, request: ProvisionRequest | undefined): Operation 
         'deploy',
       );
       if (!prepared) return;
-      await deploySteps(f, 0);
+      await deploySteps(f, 0, true);
     },
   };
 };
@@ -308,21 +307,16 @@ const tearDown = (ex: Executor, from: ProvisionState | undefined): Operation => 
     if (node.instance_uuid !== null) changes.instance_uuid = null;
     if (node.allocation_uuid !== null) changes.allocation_uuid = null;
     if (Object.keys(changes).length > 0 && !(await f.apply({ type: 'UpdateNodeInternal', data: { changes } }))) return;
-    await wipePlan(task, 'deploy');
     // plan the automated clean before entering it, so a takeover finds cleaning with its plan
     const cleaning = !cleaningDisabled(ex, task.node);
-    if (cleaning) {
-      const plan = planSteps(f.driver, 'clean', task.node, undefined, false);
-      if (E.isLeft(plan)) return f.fail(plan.left);
-      if (!(await f.apply({ type: 'PlanSteps', data: { kind: 'clean', steps: plan.right } }))) return;
-    }
-    if (!(await f.event('clean'))) return;
     if (!cleaning) {
-      await f.event('done');
-      await f.release();
+      await f.apply(wipePlan('deploy'), f.event('clean'), f.event('done'), f.release);
       return;
     }
-    await cleanSteps(f, 0);
+    const plan = planSteps(f.driver, 'clean', task.node, undefined, false);
+    if (E.isLeft(plan)) return void (await f.fail(plan.left));
+    if (!(await f.apply(wipePlan('deploy'), { type: 'PlanSteps', data: { kind: 'clean', steps: plan.right } }, f.event('clean'), ...firstStart('clean', plan.right)))) return;
+    await cleanSteps(f, 0, true);
   },
 });
 
@@ -335,8 +329,7 @@ const inspect = (ex: Executor): Operation => ({
     if (!f) return;
     const r = await f.call(() => f.driver.inspect.inspectHardware(task), (e) => `Failed to inspect hardware. Reason: ${e}`);
     if (!r) return;
-    await f.event(r.value === 'inspect wait' ? 'wait' : 'done');
-    await f.release();
+    await f.apply(f.event(r.value === 'inspect wait' ? 'wait' : 'done'), f.release);
   },
 });
 
@@ -356,11 +349,11 @@ const adopt = (ex: Executor): Operation => ({
       (e) => `Error while attempting to adopt node ${task.uuid}: ${e}.`,
     );
     if (!r) return;
-    if (task.node.conductor_affinity !== task.holder.host) {
-      if (!(await f.apply({ type: 'UpdateNodeInternal', data: { changes: { conductor_affinity: task.holder.host } } }))) return;
-    }
-    await f.event('done');
-    await f.release();
+    await f.apply(
+      ...(task.node.conductor_affinity !== task.holder.host ? [{ type: 'UpdateNodeInternal', data: { changes: { conductor_affinity: task.holder.host } } } as TaskCommand] : []),
+      f.event('done'),
+      f.release,
+    );
   },
 });
 
@@ -375,8 +368,7 @@ const rescue = (ex: Executor, request: ProvisionRequest | undefined): Operation 
     }
     const r = await f.call(() => f.driver.rescue.rescue(task), (e) => `Failed to rescue node ${task.uuid}: ${e}`);
     if (!r) return;
-    await f.event(r.value === 'rescue wait' ? 'wait' : 'done');
-    await f.release();
+    await f.apply(f.event(r.value === 'rescue wait' ? 'wait' : 'done'), f.release);
   },
 });
 
@@ -387,12 +379,12 @@ const unrescue = (ex: Executor): Operation => ({
     if (!f) return;
     const r = await f.call(() => f.driver.rescue.unrescue(task), (e) => `Failed to unrescue node ${task.uuid}: ${e}`);
     if (!r) return;
-    if ('rescue_password' in task.node.instance_info) {
-      const { rescue_password: _gone, ...info } = task.node.instance_info;
-      if (!(await f.apply({ type: 'UpdateNodeInternal', data: { changes: { instance_info: info } } }))) return;
-    }
-    await f.event('done');
-    await f.release();
+    const { rescue_password: gone, ...info } = task.node.instance_info;
+    await f.apply(
+      ...(gone !== undefined ? [{ type: 'UpdateNodeInternal', data: { changes: { instance_info: info } } } as TaskCommand] : []),
+      f.event('done'),
+      f.release,
+    );
   },
 });
 
@@ -406,7 +398,6 @@ const aborted = (ex: Executor, state: ProvisionState): Operation => ({
     try {
       if (state === 'clean failed') {
         await f.driver.deploy.tearDownCleaning(task);
-        await wipePlan(task, 'clean');
         lastError = 'By request, the clean operation was aborted';
       } else if (state === 'inspect failed') {
         await f.driver.inspect.abort(task);
@@ -418,8 +409,11 @@ const aborted = (ex: Executor, state: ProvisionState): Operation => ({
     } catch (e) {
       lastError = `Failed to clean up after the aborted operation on node ${task.uuid}: ${failureText(e)}`;
     }
-    await f.apply({ type: 'UpdateNodeInternal', data: { changes: { last_error: lastError } } });
-    await f.release();
+    await f.apply(
+      ...(state === 'clean failed' ? [wipePlan('clean')] : []),
+      { type: 'UpdateNodeInternal', data: { changes: { last_error: lastError } } },
+      f.release,
+    );
   },
 });
 

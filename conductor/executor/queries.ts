@@ -135,9 +135,11 @@ const vendorPassthru: Query<t.TypeOf<typeof VendorArgs>> = async (ex, node, driv
   }
   if (ex.isBusy(node.uuid)) return E.left(ex.locked(node.uuid));
   ex.busy.add(node.uuid);
-  const started = await ex.start({ node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId }, async (task) => {
-    await driver.vendor.call(task, args.method, http, info).catch(failed);
-    if (!task.signal.aborted) await task.release();
+  const started = await ex.start({ node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId }, {
+    run: async (task) => {
+      await driver.vendor.call(task, args.method, http, info).catch(failed);
+      if (!task.signal.aborted) await task.release();
+    },
   });
   return E.map(() => reply(null))(started);
 };

@@ -9,7 +9,7 @@ import type { DomainError } from '../../domain/errors.ts';
 import type { Node, Step, StepKind } from '../../domain/node/index.ts';
 import { failureText } from '../../drivers/base.ts';
 import { findStep, stepsOf, type Driver } from '../../drivers/hardware-type.ts';
-import type { NodeTask } from './task.ts';
+import type { NodeTask, TaskCommand } from './task.ts';
 
 const describe = (s: { interface: string; step: string }): string => `${s.interface}.${s.step}`;
 
@@ -63,7 +63,8 @@ export const resumePoint = (node: Node, kind: StepKind): number => {
 };
 
 export type StepsOutcome =
-  | { kind: 'done' }
+  /** every step ran; `pending` (the last CompleteStep) is to be written with what ends the operation */
+  | { kind: 'done'; pending: TaskCommand[] }
   /** the task was aborted (the node moved to another conductor): write nothing more */
   | { kind: 'aborted' }
   /** an append was refused (fenced, or the node changed under us): write nothing more */
@@ -72,12 +73,24 @@ export type StepsOutcome =
   /** a step is waiting for a callback (agent): the node goes to its wait state */
   | { kind: 'wait'; step: Step };
 
-export const runSteps = async (task: NodeTask, driver: Driver, kind: StepKind, steps: readonly Step[], from: number): Promise<StepsOutcome> => {
+/** The first step's start, recorded with the plan (and the reservation) before the request is answered. */
+export const firstStart = (kind: StepKind, steps: readonly Step[]): TaskCommand[] =>
+  steps.length > 0 ? [{ type: 'StartStep', data: { kind, step: steps[0], index: 0 } }] : [];
+
+/**
+ * Runs steps[from..]; a step's completion is written together with the next step's start.
+ * `fromStarted`: the start of steps[from] is already recorded (firstStart).
+ */
+export const runSteps = async (task: NodeTask, driver: Driver, kind: StepKind, steps: readonly Step[], from: number, fromStarted = false): Promise<StepsOutcome> => {
+  let pending: TaskCommand[] = [];
   for (let i = from; i < steps.length; i++) {
     if (task.signal.aborted) return { kind: 'aborted' };
     const step = steps[i];
-    const started = await task.apply({ type: 'StartStep', data: { kind, step, index: i } });
-    if (E.isLeft(started)) return { kind: 'refused', error: started.left };
+    if (!(fromStarted && i === from)) {
+      const started = await task.applyAll([...pending, { type: 'StartStep', data: { kind, step, index: i } }]);
+      if (E.isLeft(started)) return { kind: 'refused', error: started.left };
+      pending = [];
+    }
     const found = findStep(driver, kind, step.interface, step.step);
     let outcome: 'done' | 'wait';
     try {
@@ -93,12 +106,13 @@ export const runSteps = async (task: NodeTask, driver: Driver, kind: StepKind, s
     }
     if (task.signal.aborted) return { kind: 'aborted' };
     if (outcome === 'wait') return { kind: 'wait', step };
-    const completed = await task.apply({ type: 'CompleteStep', data: { kind } });
-    if (E.isLeft(completed)) return { kind: 'refused', error: completed.left };
+    pending = [{ type: 'CompleteStep', data: { kind } }];
   }
-  return { kind: 'done' };
+  return { kind: 'done', pending };
 };
 
 /** Ironic's wipe_deploy_internal_info / wipe_cleaning_internal_info: the plan ends with its operation. */
-export const wipePlan = (task: NodeTask, kind: StepKind) =>
-  task.apply({ type: 'UpdateDriverInternalInfo', data: { set: {}, unset: [`${kind}_steps`, `${kind}_step_index`] } });
+export const wipePlan = (kind: StepKind): TaskCommand => ({
+  type: 'UpdateDriverInternalInfo',
+  data: { set: {}, unset: [`${kind}_steps`, `${kind}_step_index`] },
+});
