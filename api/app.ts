@@ -17,6 +17,7 @@ import { openapiPlugin, openapiRoute } from './plugins/openapi.ts';
 import { genReqId, requestIdPlugin } from './plugins/request-id.ts';
 import { versionsPlugin } from './plugins/versions.ts';
 import { chassisRoutes } from './resources/chassis.ts';
+import { agentRoutes } from './resources/agent.ts';
 import { allocationRoutes } from './resources/allocations.ts';
 import { deployTemplateRoutes } from './resources/deploy-templates.ts';
 import { fleetRoutes } from './resources/fleet.ts';
@@ -84,6 +85,7 @@ export const buildApp = (deps: ApiDeps, config: ApiConfig, options: BuildOptions
   void app.register(volumeRoutes, resourceOptions);
   void app.register(fleetRoutes, resourceOptions);
   void app.register(nodeDataRoutes, resourceOptions);
+  void app.register(agentRoutes, resourceOptions);
   if (deps.store) {
     // the log-backed extensions; /timeline is served by node-history.ts from the read model
     const store = deps.store;

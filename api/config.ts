@@ -20,6 +20,10 @@ export interface ApiConfig {
   authCacheSeconds: number;
   /** how long a write waits for the read model to reach its position before answering 503 */
   readYourWritesTimeoutMs: number;
+  /** Ironic's [api]restrict_lookup: /v1/lookup only finds nodes in LOOKUP_ALLOWED states */
+  restrictLookup: boolean;
+  /** Ironic's [api]ramdisk_heartbeat_timeout (seconds), told to the agent at lookup */
+  ramdiskHeartbeatTimeout: number;
   logLevel: string;
 }
 
@@ -37,6 +41,14 @@ const intOf = (env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, 
   const n = Number(raw.trim());
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+};
+
+const boolOf = (env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean => {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 };
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => {
@@ -60,6 +72,8 @@ export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig =
     bodyLimit: intOf(env, 'IRONLOG_API_MAX_BODY_SIZE', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     authCacheSeconds: intOf(env, 'IRONLOG_AUTH_CACHE_SECONDS', 60, 0, 3600),
     readYourWritesTimeoutMs: intOf(env, 'IRONLOG_API_READ_TIMEOUT_MS', 10_000, 1, 600_000),
+    restrictLookup: boolOf(env, 'IRONLOG_API_RESTRICT_LOOKUP', true),
+    ramdiskHeartbeatTimeout: intOf(env, 'IRONLOG_API_RAMDISK_HEARTBEAT_TIMEOUT', 300, 1, 86_400),
     logLevel: env.IRONLOG_LOG_LEVEL || 'info',
   };
 };

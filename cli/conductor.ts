@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
 import { openEventStore } from '../eventstore/open.ts';
-import { loadConductorConfig, type ConductorConfig } from '../conductor/config.ts';
+import type { ConductorConfig } from '../conductor/config.ts';
 import { connectNats } from '../conductor/nats.ts';
 import { startConductor, type Conductor } from '../conductor/conductor.ts';
 import { startTakeover, type Resumer, type Takeover } from '../conductor/takeover.ts';
@@ -90,8 +90,8 @@ export const run = async (args: string[], given: ConductorExtras = {}): Promise<
   const env = { ...process.env };
   if (parsed.host !== undefined) env.IRONLOG_CONDUCTOR_HOST = parsed.host;
   if (parsed.group !== undefined) env.IRONLOG_CONDUCTOR_GROUP = parsed.group;
-  const config = loadConductorConfig(env);
   const base = loadConfig(env);
+  const config = base.conductor;
   const log = pino({ level: env.IRONLOG_LOG_LEVEL || 'info', base: { conductor: config.host } });
 
   const store = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });

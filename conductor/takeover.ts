@@ -168,10 +168,15 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
     if (stopped) return;
     const self = conductor.view.state.members[host];
     if (!self) return;
+    // nodes with an operation in flight (a reservation) first; active nodes only change affinity
+    const later: string[] = [];
     for (const node of index.nodes()) {
       if (!ownedNow(node)) continue;
-      if (needsTakeover(node, { host, joinedAt: self.joinedAt }, running.has(node.uuid))) enqueue(node.uuid);
+      if (!needsTakeover(node, { host, joinedAt: self.joinedAt }, running.has(node.uuid))) continue;
+      if (node.reservation !== null) enqueue(node.uuid);
+      else later.push(node.uuid);
     }
+    for (const uuid of later) enqueue(uuid);
     pump();
   };
 

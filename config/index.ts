@@ -3,6 +3,7 @@
 // file with their sections; keep every default here so `loadConfig()` is the single source.
 
 import * as path from 'node:path';
+import { loadConductorConfig, type ConductorConfig } from '../conductor/config.ts';
 
 export interface StoreConfig {
   /** absolute data directory: the embedded event store file, read models, generated keys */
@@ -27,6 +28,13 @@ export interface IronlogConfig {
   projections: ProjectionsConfig;
 }
 
+/** What loadConfig returns: every section, the conductor's included (read by conductor/config.ts;
+ * its variables are listed in conductor/README.md). A separate type so that code building an
+ * IronlogConfig by hand (tests, the API runtime) need not invent a conductor. */
+export interface LoadedConfig extends IronlogConfig {
+  conductor: ConductorConfig;
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
@@ -41,10 +49,11 @@ const positiveInt = (v: string | undefined, name: string): number | undefined =>
 
 export const readModelsFile = 'readmodels.sqlite';
 
-export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()): IronlogConfig => {
+export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()): LoadedConfig => {
   const dataDir = path.resolve(cwd, nonEmpty(env.IRONLOG_DATA_DIR) ?? './data');
   return {
     store: { dataDir, eventstoreUrl: nonEmpty(env.EVENTSTORE_URL) },
     projections: { readModelsPath: path.join(dataDir, readModelsFile), rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? 1 },
+    conductor: loadConductorConfig(env),
   };
 };

@@ -135,6 +135,7 @@ class HistoryWriter implements ModelWriter {
   private readonly insertChunk: Database.Statement<[string, bigint, string]>;
   private readonly lastChunk: Database.Statement<[string], { rowid: bigint; first_position: bigint; entries: string }>;
   private readonly updateChunk: Database.Statement<[string, bigint]>;
+  private bulk = false;
   private readonly insertRecord: Database.Statement<unknown[]>;
   private readonly upsertName: Database.Statement<[string, string | null, bigint]>;
 
@@ -173,6 +174,8 @@ class HistoryWriter implements ModelWriter {
   }
 
   spill(): void {
+    // a bulk rebuild: one transaction, indexes come at the end, so no looking up last chunks
+    this.bulk = true;
     for (const node of this.full) {
       const chunk = this.chunks.get(node)!;
       this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
@@ -191,7 +194,7 @@ class HistoryWriter implements ModelWriter {
 
   /** Appends to the node's last chunk when both are small (a live flush holds an event or two), else adds one. */
   private writeChunk(node: string, chunk: ChunkBuilder): void {
-    const last = chunk.size < maxMergedChunk ? this.lastChunk.get(node) : undefined;
+    const last = !this.bulk && chunk.size < maxMergedChunk ? this.lastChunk.get(node) : undefined;
     if (last) {
       const stored = JSON.parse(last.entries) as StoredChunk;
       if (stored.e.length + chunk.size <= maxMergedChunk) {

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyRequest } from 'fastify';
-import type { DomainError } from '../../domain/errors.ts';
+import { noValidHost } from '../../domain/conductor/index.ts';
+import { domainError, type DomainError } from '../../domain/errors.ts';
 import type { NodeCommand } from '../../domain/node/commands.ts';
 import type { ResourceOptions } from '../app.ts';
 import { isoTime } from '../command-bus.ts';
@@ -27,6 +28,19 @@ export const placementOf = (n: Pick<NodeView, 'uuid' | 'conductor_group' | 'driv
   group: n.conductor_group,
   driver: n.driver,
 });
+
+/**
+ * Ironic's get_topic_for without an owner: no conductor alive at all (the hash ring is empty) is
+ * TemporaryFailure (503); live conductors none of which serves the node's driver and group is
+ * NoValidHost (400).
+ */
+export const noOwnerError = (ctx: ResourceOptions, node: NodePlacement): DomainError =>
+  ctx.deps.conductors.hardwareTypes().size === 0 ? domainError('TemporaryFailure', 'Resource temporarily unavailable, please retry.') : noValidHost(node);
+
+/** Throws noOwnerError unless a live conductor owns the node. */
+export const requireOwner = (ctx: ResourceOptions, node: NodePlacement): void => {
+  if (ctx.deps.conductors.ownerOf(node) === null) throw fromDomainError(noOwnerError(ctx, node));
+};
 
 /** Read-your-writes: the response (and any later GET) must show what was just written. */
 export const waitForWrite = async (ctx: ResourceOptions, req: FastifyRequest, position: bigint | undefined): Promise<void> => {
@@ -57,7 +71,9 @@ export const write = async <K extends WriteKind>(
 
 /** Hands a node command to the node's conductor (Ironic's RPC), then waits for the read models. */
 export const conduct = async (ctx: ResourceOptions, req: FastifyRequest, node: NodeView, command: NodeCommand): Promise<Written> =>
-  settle(ctx, req, await ctx.deps.conductors.request(placementOf(node), command, commandMeta(req)));
+  settle(ctx, req, await ctx.deps.conductors.request(placementOf(node), command, commandMeta(req)), (e) =>
+    e.errorClass === 'NoValidHost' ? noOwnerError(ctx, placementOf(node)) : e,
+  );
 
 /** Item links go through a parameter so the route's own query never leaks into them. */
 export type Params<K extends string> = Record<K, string>;

@@ -3,16 +3,15 @@
 // conductor, as Ironic's update_node / add_node_traits / vif_attach RPCs do.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { noValidHost } from '../../domain/conductor/index.ts';
 import { isPlainObject } from '../../domain/codecs.ts';
 import type { ResourceOptions } from '../app.ts';
 import { bodyOf } from '../body.ts';
 import { canonicalUuid, isUuidLike, queryOf, rejectUnexpected, stringArg } from '../collection.ts';
 import { interfaceNames, type NodeView } from '../deps.ts';
-import { clientError, fromDomainError, notAcceptable } from '../http-errors.ts';
+import { clientError, notAcceptable } from '../http-errors.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
-import { conduct, nowOf, placementOf } from './common.ts';
+import { conduct, nowOf, placementOf, requireOwner } from './common.ts';
 import { nodeLookup } from './node-lookup.ts';
 import { argsBody, booleanField } from './node-states.ts';
 
@@ -50,7 +49,7 @@ export const nodeExtraRoutes = async (app: FastifyInstance, ctx: ResourceOptions
   };
   /** work the conductor does without recording anything still needs a conductor */
   const requireConductor = (n: NodeView): void => {
-    if (deps.conductors.ownerOf(placementOf(n)) === null) throw fromDomainError(noValidHost(placementOf(n)));
+    requireOwner(ctx, placementOf(n));
   };
 
   // ---- maintenance -----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
-import { noValidHost } from '../../domain/conductor/index.ts';
 import { domainError } from '../../domain/errors.ts';
 import { updatableFieldNames, type CreateFields, type UpdatableFields } from '../../domain/node/node.ts';
 import { sealSecrets, type SecretScope } from '../../domain/secrets.ts';
@@ -40,7 +39,7 @@ import { applyPatch, checkAllowedPaths, validatePatchDocument, type PatchOp } fr
 import { allows } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
-import { commandMeta, nowOf, placementOf, waitForWrite, write } from './common.ts';
+import { commandMeta, noOwnerError, nowOf, placementOf, requireOwner, waitForWrite, write } from './common.ts';
 import { checkNodeQueryFields, nodeJson, nodeObjectFields, nodeVersionedFields, type NodeJsonContext } from './node-json.ts';
 import { checkNameAcceptable, nodeLookup, nodeNotFound } from './node-lookup.ts';
 
@@ -263,7 +262,8 @@ const sealed = <T extends Partial<Record<keyof UpdatableFields, unknown>>>(ctx: 
 /** The driver's interfaces checked and (at create, or with reset_interfaces) filled in. */
 const interfacesFor = (ctx: ResourceOptions, driver: string, group: string, uuid: string, given: InterfaceFields, resolveMissing: boolean): InterfaceFields => {
   const hw = ctx.deps.conductors.hardwareTypes().get(driver);
-  if (!hw || ctx.deps.conductors.ownerOf({ uuid, group, driver }) === null) throw fromDomainError(noValidHost({ uuid, group, driver }));
+  if (!hw) throw fromDomainError(noOwnerError(ctx, { uuid, group, driver }));
+  requireOwner(ctx, { uuid, group, driver });
   const r = resolveInterfaces(hw, given, resolveMissing);
   if ('error' in r) throw fromDomainError(r.error);
   return r.ok;
@@ -442,6 +442,8 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
       }
       const driver = String(changes.driver ?? node.driver);
       const group = String(changes.conductor_group ?? node.conductor_group);
+      // update_node is an RPC to the (new) owner: none alive is 503, none for the driver 400
+      requireOwner(ctx, { uuid: node.uuid, group, driver });
       if ('driver' in changes || 'conductor_group' in changes || interfaceKeys.some((k) => k in changes)) {
         // a driver change re-validates every interface (reset_interfaces: unspecified ones take the new defaults)
         const given: InterfaceFields = {};
@@ -468,7 +470,7 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   app.delete('/v1/nodes/:node_ident', { schema: { tags, summary: 'Delete a node (and its ports, portgroups, volume connectors and targets)', params: identParams } }, async (req, reply) => {
     rejectUnexpected(queryOf(req), []);
     const node = await resolve(req, identOf(req));
-    if (deps.conductors.ownerOf(placementOf(node)) === null) throw fromDomainError(noValidHost(placementOf(node)));
+    requireOwner(ctx, placementOf(node));
     const meta = commandMeta(req);
     await write(ctx, req, 'node', node.uuid, { type: 'DeleteNode', data: { uuid: node.uuid, at: nowOf(ctx), allow_deleting_available: true } }, meta);
     await deleteDependents(node, meta.correlationId, meta.actor, req);

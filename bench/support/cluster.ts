@@ -54,7 +54,10 @@ export class BenchCluster {
     const router = new NodeRouter({ nc, view, rpcTimeoutMs: 10_000, rpcDeadlineMs: 60_000 });
     const c = new BenchCluster(nats, dataDir, store, nc, view, router, { NATS_URL: nats.url, IRONLOG_DATA_DIR: dataDir, IRONLOG_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...o.env });
     for (const h of o.hosts) c.spawn(h);
-    if (!(await view.waitFor((m) => o.hosts.every((h) => m.members[h] !== undefined), 60_000))) throw new Error('conductors did not register');
+    if (!(await view.waitFor((m) => o.hosts.every((h) => m.members[h] !== undefined), 60_000))) {
+      await c.dispose();
+      throw new Error('conductors did not register');
+    }
     return c;
   }
 
@@ -114,9 +117,10 @@ export class BenchCluster {
     return s.node;
   }
 
-  async dispose(): Promise<void> {
+  /** Stops everything; `kill`: SIGKILL the conductors (their running operations are abandoned). */
+  async dispose(kill = false): Promise<void> {
     for (const child of this.procs.values()) {
-      child.kill('SIGTERM');
+      child.kill(kill ? 'SIGKILL' : 'SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
       clearTimeout(t);

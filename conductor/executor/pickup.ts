@@ -1,8 +1,9 @@
-// Operations requested but never started. The owner records a request's transition (deploying,
-// cleaning, ...) and reserves the node in two appends; a conductor that dies between them, or
-// is fenced between them, leaves the node unreserved in a transient state with nobody working on
-// it. Takeover does not touch unreserved nodes (nothing of another run is on them), so the rule
-// is the executor's (conductor/README.md, "Picking up operations never started"):
+// Operations requested but never started. The owner records a request's transition and reserves
+// the node in one append, so an unreserved node in a transient state (deploying, cleaning, ...)
+// arises only when another writer recorded the transition (an API running its own command bus, a
+// tool, an older ironlog) or a task released the node without ending its operation. Takeover does
+// not touch unreserved nodes (no other run's work is on them), so the rule is the executor's
+// (conductor/README.md, "Picking up operations never started"):
 //
 //   A node this conductor owns that is unreserved, not in maintenance, with no task here, and
 //   either in a transient state (deploying, cleaning, verifying, inspecting, adopting, rescuing,
@@ -13,7 +14,7 @@
 //
 // Checked on this conductor's (re)join, on every ring change, every
 // IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S, and at once for a node whose request arrives again
-// as a retry (a duplicate: its first owner may have died before starting it).
+// as a retry (a duplicate: its first owner may have died before its work got far).
 
 import * as E from 'fp-ts/lib/Either.js';
 import { randomUUID } from 'node:crypto';

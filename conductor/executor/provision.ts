@@ -106,13 +106,14 @@ class Flow {
   }
 }
 
-const flowFor = (ex: Executor, task: NodeTask, what: string): Flow | undefined => {
+/** The flow of an operation; without a driver for the node, the operation fails at once. */
+const flowFor = async (ex: Executor, task: NodeTask, what: string): Promise<Flow | undefined> => {
   const driver = ex.driverOf(task.node);
-  if (E.isLeft(driver)) {
-    ex.log.error({ node: task.uuid, err: driver.left.message }, 'no driver for the node');
-    return undefined;
-  }
-  return new Flow(ex, task, driver.right, what);
+  if (E.isRight(driver)) return new Flow(ex, task, driver.right, what);
+  ex.log.error({ node: task.uuid, err: driver.left.message }, 'no driver for the node');
+  const failed = await task.applyAll([{ type: 'ApplyProvisionEvent', data: { event: 'fail', last_error: driver.left.message } }, task.releaseCommand()]);
+  if (E.isLeft(failed)) await task.release();
+  return undefined;
 };
 
 // ---- verify (enroll → verifying) ------------------------------------------------------------------
@@ -120,7 +121,7 @@ const flowFor = (ex: Executor, task: NodeTask, what: string): Flow | undefined =
 const verify = (ex: Executor): Operation => ({
   name: 'verify',
   run: async (task) => {
-    const f = flowFor(ex, task, 'verify');
+    const f = await flowFor(ex, task, 'verify');
     if (!f) return;
     const read = await f.call(
       async () => {
@@ -187,7 +188,7 @@ const clean = (ex: Executor, request: ProvisionRequest | undefined, manual: bool
     name: manual ? 'manual clean' : 'automated clean',
     prepare: (node) => (!manual && cleaningDisabled(ex, node) ? [] : plan.prepare(node)),
     run: async (task) => {
-      const f = flowFor(ex, task, 'clean');
+      const f = await flowFor(ex, task, 'clean');
       if (!f) return;
       if (!manual && cleaningDisabled(ex, task.node)) {
         // Ironic: "Automated cleaning is disabled, node has been successfully moved to AVAILABLE state"
@@ -212,7 +213,7 @@ const clean = (ex: Executor, request: ProvisionRequest | undefined, manual: bool
 
 /** Takeover's resumer for cleaning: the plan is in the log; continue from `fromStep`. */
 export const resumeClean = async (ex: Executor, task: NodeTask, fromStep: number): Promise<void> => {
-  const f = flowFor(ex, task, 'clean');
+  const f = await flowFor(ex, task, 'clean');
   if (f) await cleanSteps(f, fromStep);
 };
 
@@ -246,7 +247,7 @@ const deploy = (ex: Executor, request: ProvisionRequest | undefined): Operation 
       ...plan.prepare(node),
     ],
     run: async (task) => {
-      const f = flowFor(ex, task, 'deploy');
+      const f = await flowFor(ex, task, 'deploy');
       if (!f) return;
       const error = plan.error();
       if (error !== undefined) return void (await f.fail(error, 'deploy'));
@@ -266,7 +267,7 @@ const deploy = (ex: Executor, request: ProvisionRequest | undefined): Operation 
 
 /** Takeover's resumer for deployments: continue the recorded plan from `fromStep`. */
 export const resumeDeploy = async (ex: Executor, task: NodeTask, fromStep: number): Promise<void> => {
-  const f = flowFor(ex, task, 'deploy');
+  const f = await flowFor(ex, task, 'deploy');
   if (f) await deploySteps(f, fromStep);
 };
 
@@ -286,7 +287,7 @@ const deleteAllocation = async (ex: Executor, task: NodeTask, allocation: string
 const tearDown = (ex: Executor, from: ProvisionState | undefined): Operation => ({
   name: 'tear down',
   run: async (task) => {
-    const f = flowFor(ex, task, 'tear down');
+    const f = await flowFor(ex, task, 'tear down');
     if (!f) return;
     const node = task.node;
     const torn = await f.call(
@@ -325,7 +326,7 @@ const tearDown = (ex: Executor, from: ProvisionState | undefined): Operation => 
 const inspect = (ex: Executor): Operation => ({
   name: 'inspect',
   run: async (task) => {
-    const f = flowFor(ex, task, 'inspect');
+    const f = await flowFor(ex, task, 'inspect');
     if (!f) return;
     const r = await f.call(() => f.driver.inspect.inspectHardware(task), (e) => `Failed to inspect hardware. Reason: ${e}`);
     if (!r) return;
@@ -336,7 +337,7 @@ const inspect = (ex: Executor): Operation => ({
 const adopt = (ex: Executor): Operation => ({
   name: 'adopt',
   run: async (task) => {
-    const f = flowFor(ex, task, 'adopt');
+    const f = await flowFor(ex, task, 'adopt');
     if (!f) return;
     const r = await f.call(
       async () => {
@@ -360,7 +361,7 @@ const adopt = (ex: Executor): Operation => ({
 const rescue = (ex: Executor, request: ProvisionRequest | undefined): Operation => ({
   name: 'rescue',
   run: async (task) => {
-    const f = flowFor(ex, task, 'rescue');
+    const f = await flowFor(ex, task, 'rescue');
     if (!f) return;
     if (request?.rescue_password !== undefined) {
       const info = { ...task.node.instance_info, rescue_password: request.rescue_password };
@@ -375,7 +376,7 @@ const rescue = (ex: Executor, request: ProvisionRequest | undefined): Operation 
 const unrescue = (ex: Executor): Operation => ({
   name: 'unrescue',
   run: async (task) => {
-    const f = flowFor(ex, task, 'unrescue');
+    const f = await flowFor(ex, task, 'unrescue');
     if (!f) return;
     const r = await f.call(() => f.driver.rescue.unrescue(task), (e) => `Failed to unrescue node ${task.uuid}: ${e}`);
     if (!r) return;
@@ -392,7 +393,7 @@ const unrescue = (ex: Executor): Operation => ({
 const aborted = (ex: Executor, state: ProvisionState): Operation => ({
   name: 'abort',
   run: async (task) => {
-    const f = flowFor(ex, task, 'abort');
+    const f = await flowFor(ex, task, 'abort');
     if (!f) return;
     let lastError: string;
     try {

@@ -2,7 +2,8 @@
 // nats-server, one SQLite data dir, two `ironlog conductor` runs in this process (cli/conductor.ts
 // with the provisioning executor and fake-hardware). The node's `conductor` is its owner on the
 // ring; /v1/drivers and /v1/conductors come from the membership log; manage → provide → active →
-// deleted and power run on the owner; without a live conductor the answer is 400 NoValidHost.
+// deleted and power run on the owner; with no live conductor at all the answer is 503 (Ironic's
+// empty hash ring), and 400 NoValidHost when live conductors do not serve the driver.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -145,14 +146,14 @@ test('manage → provide → active → deleted and power, on the owning conduct
   assert.is(innerError(wrong.raw).faultstring, `The requested action "provide" can not be performed on node "${uuid}" while it is in state "available".`);
 });
 
-test('with no live conductor for the driver: 400 NoValidHost', async () => {
+test('with no live conductor at all: 503 TemporaryFailure (the hash ring is empty)', async () => {
   const node = await call('POST', '/v1/nodes', { driver: 'fake-hardware', name: 'orphan' });
   assert.is(node.status, 201);
   await stopAll();
   await view.waitFor((m) => Object.keys(m.members).length === 0, 5000);
   const r = await call('PUT', '/v1/nodes/orphan/states/power', { target: 'power on' });
-  assert.is(r.status, 400);
-  assert.is(innerError(r.raw).faultstring, 'No valid host was found. Reason: No conductor service registered which supports driver fake-hardware for conductor group "".');
+  assert.is(r.status, 503);
+  assert.is(innerError(r.raw).faultstring, 'Resource temporarily unavailable, please retry.');
   assert.is((await call('GET', '/v1/nodes/orphan')).body.conductor, null);
   assert.equal((await call('GET', '/v1/drivers')).body, { drivers: [] });
   await caughtUp();

@@ -2,8 +2,9 @@
 // fake hardware type's steps slowed down (IRONLOG_FAKE_STEP_DELAY_MS) so a SIGKILL lands in the
 // middle of operations. 30 deploys: all reach active on the survivors, each resumed after its
 // last completed step, nothing from the killed conductor accepted after it was declared lost.
-// Then automated cleaning is resumed the same way, and an operation whose owner recorded the
-// request but never started it is picked up.
+// Then automated cleaning is resumed the same way, an operation recorded but never started is
+// picked up by the node's owner, and a 4th conductor joining mid-clean resumes the cleanings the
+// ring moves to it while their old owners stop.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -171,15 +172,49 @@ test('SIGKILL during automated cleaning: the new owner resumes the clean steps, 
   assert.ok(await view.waitFor((m) => m.members[victim] !== undefined, 30_000));
 });
 
-test('a deploy recorded but never started (its owner died before reserving) is picked up by the owner', async () => {
+test('a deploy recorded but never started (another writer recorded the transition) is picked up by the owner', async () => {
   const uuid = await client.create('available');
-  // what a conductor that died right after recording the request leaves: deploying, unreserved
+  // what a writer other than the owner's executor leaves (an API on its own command bus): deploying, unreserved
   const r = await handleCommand(nodeBinding, streamId('node', uuid), { commandId: randomUUID(), actor: 'admin', command: { type: 'RequestProvisionAction', data: { uuid, at: new Date().toISOString(), verb: 'active' } } }, { store });
   assert.ok(E.isRight(r));
   const n = await client.settled(uuid, 'active', 20_000);
   assert.is(n.conductor_affinity, view.ownerOf(placement(uuid)));
   const history = (await client.events(uuid)).filter((e) => e.type === 'NodeHistoryRecorded').map((e) => (e.data as { entry: { event: string } }).entry.event);
   assert.equal(history, [`Conductor ${n.conductor_affinity} started the deploy of node ${uuid}, which was requested but never started.`]);
+});
+
+test('a 4th conductor joins mid-clean: it resumes the cleanings the ring moves to it, the old owners stop theirs', async () => {
+  const uuids = await Promise.all(Array.from({ length: 24 }, () => client.create('enroll')));
+  for (const r of await Promise.all(uuids.map((u) => client.provision(u, 'manage')))) ok(r);
+  assert.equal((await allIn(uuids, 'manageable', 20_000)).filter((s) => s !== 'manageable'), []);
+  const before = new Map(uuids.map((u) => [u, view.ownerOf(placement(u))]));
+  // a manual clean of 10 steps: 4 s of work, long enough for the join to land in it
+  const steps = Array.from({ length: 10 }, (_, i) => ({ interface: 'raid', step: i % 2 ? 'create_configuration' : 'delete_configuration', args: {} }));
+  for (const r of await Promise.all(uuids.map((u) => client.provision(u, 'clean', { clean_steps: steps })))) ok(r);
+  start('fo-4');
+  assert.ok(await view.waitFor((m) => m.members['fo-4'] !== undefined, 30_000), 'fo-4 joined');
+  const joinedAt = view.state.members['fo-4']!.joinedAt;
+  const moved = uuids.filter((u) => view.ownerOf(placement(u)) === 'fo-4');
+  assert.ok(moved.length > 0, 'the ring moved some nodes to fo-4');
+  for (const u of uuids) if (!moved.includes(u)) assert.is(view.ownerOf(placement(u)), before.get(u), 'only nodes moving to fo-4 changed owner');
+
+  assert.equal((await allIn(uuids, 'manageable', 30_000)).filter((s) => s !== 'manageable'), []);
+  const join = (await store.readStream(membershipStream)).find((e) => e.type === 'ConductorRegistered' && (e.data as { hostname: string; epoch: number }).epoch === joinedAt)!;
+  for (const u of moved) {
+    const events = await client.events(u);
+    const takeovers = takeoversOf(events);
+    const done = events.filter((e) => e.type === 'StepCompleted').length;
+    assert.is(done >= 10, true, `${done} steps completed`);
+    const last = events.filter((e) => e.type === 'ProvisionStateChanged').at(-1)!;
+    assert.is(last.metadata.actor, 'conductor:fo-4', 'the new owner finished it');
+    assert.is(takeovers.length, 1, 'taken over once, in the middle of its cleaning');
+    assert.match(takeovers[0], /^Conductor fo-4 took over node .* from fo-[123] at ring epoch \d+: resuming clean from step \d+\.$/);
+    // the old owner wrote nothing to it once the join was in the log
+    const late = events.filter((e) => e.position > join.position && e.metadata.actor === `conductor:${before.get(u)}`);
+    assert.is(late.length, 0, `${before.get(u)} stopped writing ${u}`);
+  }
+  for (const u of uuids.filter((x) => !moved.includes(x))) assert.is(takeoversOf(await client.events(u)).length, 0, 'nodes that stayed were not taken over');
+  process.stderr.write(`  ${moved.length} of ${uuids.length} cleanings moved to fo-4 and resumed there\n`);
 });
 
 test.run();

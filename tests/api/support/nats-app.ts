@@ -1,0 +1,164 @@
+// The API on the real stack with its node work going to real conductors over NATS: a private
+// nats-server, one SQLite data dir, the API runtime in NATS mode (api/nats-conductors.ts), and
+// `ironlog conductor` runs in this process (cli/conductor.ts with the provisioning executor and
+// fake-hardware), which can be started and stopped (all of them stopped = no conductor alive).
+// Also seeds nodes in any state as stored events, like support/app.ts.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import type { FastifyInstance } from 'fastify';
+import type { NatsConnection } from 'nats';
+import { buildApp } from '../../../api/app.ts';
+import { loadApiConfig } from '../../../api/config.ts';
+import { startApiRuntime, type ApiRuntime } from '../../../api/runtime.ts';
+import { run as runConductor, type ConductorRuntime } from '../../../cli/conductor.ts';
+import { MembershipView } from '../../../conductor/membership-view.ts';
+import { connectNats } from '../../../conductor/nats.ts';
+import { NodeRouter } from '../../../conductor/routing.ts';
+import { liveMembers } from '../../../domain/conductor/index.ts';
+import { nodeDecider } from '../../../domain/node/index.ts';
+import type { Node } from '../../../domain/node/node.ts';
+import type { SecretBox } from '../../../domain/secrets.ts';
+import { SqliteEventStore } from '../../../eventstore/sqlite.ts';
+import { createSecretBox } from '../../../secrets/secret-box.ts';
+import { startNatsServer, type NatsServer } from '../../support/nats.ts';
+
+export interface NatsApp {
+  app: FastifyInstance;
+  store: SqliteEventStore;
+  runtime: ApiRuntime;
+  view: MembershipView;
+  secrets: SecretBox;
+  dataDir: string;
+  /** the API's own NATS connection (a test may spy on subjects with it) */
+  nc: NatsConnection;
+  /** starts `ironlog conductor --host <host>` in this process and waits until it is a live member */
+  startConductor(host: string): Promise<void>;
+  /** stops one conductor (clean shutdown: it leaves the ring) */
+  stopConductor(host: string): Promise<void>;
+  /** waits until the API's view has exactly these live conductors */
+  waitLive(hosts: string[], ms?: number): Promise<void>;
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, version?: string): Promise<{ status: number; body: any; raw: string; headers: Record<string, unknown> }>;
+  /** appends a NodeCreated holding this node (any state), and waits for the read models */
+  seedNode(fields: Partial<Node>): Promise<Node>;
+  appendNodeEvents(uuid: string, events: Array<{ type: string; data: unknown }>): Promise<void>;
+  count(): Promise<number>;
+  caughtUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const at = () => new Date().toISOString().replace('Z', '+00:00');
+
+export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp> => {
+  const nats: NatsServer = await startNatsServer();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-api-nats-'));
+  Object.assign(process.env, {
+    NATS_URL: nats.url,
+    IRONLOG_DATA_DIR: dataDir,
+    IRONLOG_HEARTBEAT_INTERVAL_MS: '200',
+    IRONLOG_RPC_TIMEOUT_MS: '2000',
+    IRONLOG_RPC_DEADLINE_MS: '4000',
+    IRONLOG_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
+  const nc: NatsConnection = await connectNats([nats.url], { name: 'api-nats-test' });
+  const view = new MembershipView({ store, nc, pollIntervalMs: 100 });
+  await view.start();
+  const router = new NodeRouter({ nc, view, rpcTimeoutMs: 2000, rpcDeadlineMs: 4000 });
+  const secrets = createSecretBox(randomBytes(32));
+  const runtime = await startApiRuntime({ store, readModelsPath: join(dataDir, 'readmodels.sqlite'), secrets, nats: { view, router } });
+  const app = buildApp(runtime.deps, loadApiConfig({ IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth' }), { logger: false });
+  await app.ready();
+  const running = new Map<string, { stop: () => void; exit: Promise<number> }>();
+
+  const caughtUp = async () => {
+    const head = await store.headPosition();
+    if (head !== 'start') await runtime.deps.readModels.waitForPosition(head, 5000);
+  };
+  const waitLive = async (hosts: string[], ms = 10_000) => {
+    const want = [...hosts].sort().join(',');
+    const ok = await view.waitFor((m) => liveMembers(m).map((x) => x.hostname).sort().join(',') === want, ms);
+    if (!ok) throw new Error(`live conductors never became [${want}]`);
+  };
+  const appendNodeEvents = async (uuid: string, events: Array<{ type: string; data: unknown }>) => {
+    const existing = await store.readStream(`node-${uuid}`);
+    const correlationId = `req-${randomUUID()}`;
+    await store.append(
+      `node-${uuid}`,
+      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata: { correlationId, causationId: correlationId, actor: 'test-seed', timestamp: at() } })),
+      existing.length === 0 ? 'no_stream' : existing[existing.length - 1]!.revision,
+    );
+    await caughtUp();
+  };
+
+  return {
+    app,
+    store,
+    runtime,
+    view,
+    secrets,
+    dataDir,
+    nc,
+    startConductor: async (host) => {
+      let stop!: () => void;
+      const until = new Promise<void>((r) => (stop = r));
+      let started!: (rt: ConductorRuntime) => void;
+      const up = new Promise<ConductorRuntime>((r) => (started = r));
+      const exit = runConductor(['--host', host], { until, onStarted: (rt) => started(rt) });
+      await Promise.race([up, exit.then((code) => Promise.reject(new Error(`conductor ${host} exited with ${code}`)))]);
+      running.set(host, { stop, exit });
+      if (!(await view.waitFor((m) => liveMembers(m).some((x) => x.hostname === host), 10_000))) throw new Error(`${host} never became live`);
+    },
+    stopConductor: async (host) => {
+      const c = running.get(host);
+      if (!c) return;
+      running.delete(host);
+      c.stop();
+      await c.exit;
+    },
+    waitLive,
+    call: async (method, url, payload, version = 'latest') => {
+      const r = await app.inject({
+        method,
+        url,
+        headers: { host: 'h', 'x-openstack-ironic-api-version': version, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      });
+      let body: unknown;
+      try {
+        body = r.body ? JSON.parse(r.body) : undefined;
+      } catch {
+        body = undefined;
+      }
+      return { status: r.statusCode, body, raw: r.body, headers: r.headers };
+    },
+    seedNode: async (fields) => {
+      const uuid = fields.uuid ?? randomUUID();
+      const decided = nodeDecider.decide({ type: 'CreateNode', data: { uuid, at: at(), fields: { driver: fields.driver ?? 'fake-hardware' } } }, nodeDecider.initialState());
+      if (E.isLeft(decided)) throw new Error(decided.left.message);
+      const created = decided.right[0] as { type: 'NodeCreated'; data: { node: Node } };
+      const node: Node = { ...created.data.node, ...fields, uuid };
+      await appendNodeEvents(uuid, [{ type: 'NodeCreated', data: { node } }]);
+      return node;
+    },
+    appendNodeEvents,
+    count: async () => (await store.readAll()).length,
+    caughtUp,
+    close: async () => {
+      await app.close();
+      for (const [, c] of running) c.stop();
+      await Promise.allSettled([...running.values()].map((c) => c.exit));
+      running.clear();
+      await runtime.stop();
+      view.stop();
+      await nc.drain().catch(() => undefined);
+      await store.close();
+      await nats.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+};
