@@ -49,6 +49,16 @@ export type ListResult<T> = Either<DomainError, T[]>;
 
 /** A node as the read model holds it: the domain's folded node. Secret values are sealed. */
 export type NodeView = Node;
+
+/**
+ * The read-model revision a node was read at (its stream revision), attached by the read models
+ * as a non-enumerable property: a copy made with `{...node}` does not carry it. Together with the
+ * uuid it identifies the node's content, so the API can reuse what it rendered for it.
+ */
+export const NODE_REVISION: unique symbol = Symbol('ironlog.nodeRevision');
+export const withRevision = <N extends object>(node: N, revision: number): N =>
+  Object.defineProperty(node, NODE_REVISION, { value: revision, enumerable: false });
+export const revisionOf = (node: object): number | undefined => (node as { [NODE_REVISION]?: number })[NODE_REVISION];
 export type ChassisView = Doc<ChassisFields>;
 export type PortView = Doc<PortFields>;
 export type PortgroupView = Doc<PortgroupFields>;

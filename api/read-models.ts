@@ -12,12 +12,12 @@ import { getConductor, listConductors } from '../projections/conductors.ts';
 import { getCrud, listCrud, type ListPage } from '../projections/crud-docs.ts';
 import { listDeployTemplates } from '../projections/deploy-templates.ts';
 import { historyRecord, nodeHistory, resolveHistoryNode, timeline } from '../projections/history.ts';
-import { getNode, listNodes, shardCounts } from '../projections/nodes.ts';
+import { listNodes, shardCounts } from '../projections/nodes.ts';
 import { eqFilters, type PageQuery } from '../projections/paging.ts';
 import { listPortgroups } from '../projections/portgroups.ts';
 import { getPort, listPorts } from '../projections/ports.ts';
 import { getVolumeConnector, getVolumeTarget, listVolumeConnectors, listVolumeTargets } from '../projections/volume.ts';
-import type { ConductorView, ListOptions, ListResult, NodeView, ReadModels } from './deps.ts';
+import { withRevision, type ConductorView, type ListOptions, type ListResult, type NodeView, type ReadModels } from './deps.ts';
 
 const pageQuery = (o: ListOptions<unknown>): PageQuery => ({
   limit: o.limit,
@@ -41,22 +41,52 @@ const byName = (db: Database.Database, table: string, name: string): Record<stri
 
 export interface SqliteReadModelsOptions {
   db: Database.Database;
+  /**
+   * Another process writes the file: a page and its revisions are read in one transaction (one
+   * snapshot). Not needed when this process projects: its synchronous reads on the projector's own
+   * connection cannot interleave with its writes.
+   */
+  foreignWriter?: boolean;
   waitForPosition: (position: bigint, timeoutMs: number) => Promise<void>;
 }
 
-export const sqliteReadModels = ({ db, waitForPosition }: SqliteReadModelsOptions): ReadModels => ({
-  nodes: {
-    get: async (uuid) => (uuidLike.test(uuid) ? getNode(db, uuid) : undefined),
-    getByName: async (name) => {
-      const row = db.prepare<[string], { doc: string }>('SELECT doc FROM nodes WHERE name = ? AND live = 1').get(name);
-      return row ? (JSON.parse(row.doc) as { node: NodeView }).node : undefined;
-    },
+interface NodeRow {
+  revision: number;
+  doc: string;
+}
+
+/** Nodes read with the revision of their row (deps.ts NODE_REVISION), so renders can be reused. */
+const nodeQueries = (db: Database.Database, foreignWriter: boolean): ReadModels['nodes'] => {
+  const byId = db.prepare<[string], NodeRow>('SELECT revision, doc FROM nodes WHERE id = ? AND live = 1');
+  const byName = db.prepare<[string], NodeRow>('SELECT revision, doc FROM nodes WHERE name = ? AND live = 1');
+  const revisions = db.prepare<[string], { id: string; revision: number }>('SELECT id, revision FROM nodes WHERE id IN (SELECT value FROM json_each(?))');
+  const fromRow = (row: NodeRow | undefined): NodeView | undefined =>
+    row ? withRevision((JSON.parse(row.doc) as { node: NodeView }).node, Number(row.revision)) : undefined;
+  const pageWithRevisions = (q: Parameters<typeof listNodes>[1]) => {
+    const page = listNodes(db, q);
+    if (E.isRight(page) && page.right.nodes.length > 0) {
+      const nodes = page.right.nodes as unknown as NodeView[];
+      const revs = new Map(revisions.all(JSON.stringify(nodes.map((n) => n.uuid))).map((r) => [r.id, Number(r.revision)]));
+      for (const n of nodes) {
+        const rev = revs.get(n.uuid);
+        if (rev !== undefined) withRevision(n, rev);
+      }
+    }
+    return page;
+  };
+  const listWithRevisions = foreignWriter ? db.transaction(pageWithRevisions) : pageWithRevisions;
+  return {
+    get: async (uuid) => (uuidLike.test(uuid) ? fromRow(byId.get(uuid.toLowerCase())) : undefined),
+    getByName: async (name) => fromRow(byName.get(name)),
     list: async (o) => {
-      const f = o.filters;
-      const page = listNodes(db, { ...pageQuery(o), ...f });
+      const page = listWithRevisions({ ...pageQuery(o), ...o.filters });
       return E.map((p: { nodes: Record<string, unknown>[] }) => p.nodes as unknown as NodeView[])(page);
     },
-  },
+  };
+};
+
+export const sqliteReadModels = ({ db, waitForPosition, foreignWriter = false }: SqliteReadModelsOptions): ReadModels => ({
+  nodes: nodeQueries(db, foreignWriter),
   chassis: {
     get: async (uuid) => asDoc(getChassis(db, uuid)),
     list: async (o) => docs(listChassis(db, pageQuery(o))),

@@ -85,7 +85,7 @@ export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime>
     waitForPosition = (p, t) => waitForCheckpoint(reader, o.store, p, t);
     stopReads = async () => reader.close();
   }
-  const readModels = sqliteReadModels({ db: db.db, waitForPosition });
+  const readModels = sqliteReadModels({ db: db.db, waitForPosition, foreignWriter: projector === undefined });
   const pending = new Set<Promise<void>>();
   const background = (work: () => Promise<void>) => {
     const p = new Promise<void>((r) => setImmediate(r)).then(work).catch((err: unknown) => o.log?.warn({ err }, 'background work failed'));

@@ -1,22 +1,51 @@
-// The conductor's own in-memory index of every node (state folded from the node streams through
-// a catch-up subscription), so that on a ring change it can tell at once which nodes it gained
-// and lost without asking a read model that may lag.
+// The conductor's own in-memory index of the nodes (a catch-up subscription on the node streams),
+// so that on a ring change it can tell at once which nodes it gained and lost without asking a
+// read model that may lag.
+//
+// Every node's placement (uuid, group, driver: what the ring needs) is known; the full state is
+// folded only for the nodes this conductor owns (`isOwned`), so N conductors do not each decode
+// every event of the fleet. A node that becomes owned (a ring change) is folded from its stream
+// by `ensureOwned()` / `ensure(uuid)`, which takeover runs before it judges the nodes it owns.
 
 import * as E from 'fp-ts/lib/Either.js';
-import { nodeDecider, type Node, type NodeState } from '../domain/node/index.ts';
-import { streamPrefix, parseStreamId } from '../domain/streams.ts';
-import type { EventStore, Subscription } from '../eventstore/port.ts';
+import { nodeDecider, type Node, type NodeEvent, type NodeState } from '../domain/node/index.ts';
+import { streamId, streamPrefix, parseStreamId } from '../domain/streams.ts';
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import type { NodePlacement } from '../domain/conductor/index.ts';
 import { nodeBinding } from './node-binding.ts';
 
 export const placementOf = (node: Node): NodePlacement => ({ uuid: node.uuid, group: node.conductor_group ?? '', driver: node.driver });
 
+interface Entry {
+  placement: NodePlacement | undefined;
+  deleted: boolean;
+  /** the folded state, kept only while the node is owned here */
+  state: NodeState | undefined;
+  /** the last revision folded into `state` */
+  revision: bigint;
+  /** set while the stream is being read: events arriving meanwhile wait here */
+  loading: RecordedEvent[] | undefined;
+  load: Promise<void> | undefined;
+}
+
+const placementEvents: ReadonlySet<string> = new Set(['NodeCreated', 'NodeUpdated', 'NodeDeleted']);
+
+const decode = (r: RecordedEvent): NodeEvent => {
+  const d = nodeBinding.decode(r);
+  if (E.isLeft(d)) throw d.left;
+  return d.right;
+};
+
 export class NodeIndex {
-  private readonly states = new Map<string, NodeState>();
+  private readonly entries = new Map<string, Entry>();
   private sub: Subscription | undefined;
   private readonly listeners = new Set<(uuids: string[]) => void>();
 
-  constructor(private readonly store: EventStore) {}
+  /** `isOwned`: which nodes to keep folded (default: all of them) */
+  constructor(
+    private readonly store: EventStore,
+    private readonly isOwned: (p: NodePlacement) => boolean = () => true,
+  ) {}
 
   async start(): Promise<void> {
     this.sub = this.store.subscribeToAll({ after: 'start', streamPrefixes: [streamPrefix('node')] }, (batch) => {
@@ -24,15 +53,97 @@ export class NodeIndex {
       for (const r of batch) {
         const id = parseStreamId(r.streamId)?.id;
         if (id === undefined) continue;
-        const decoded = nodeBinding.decode(r);
-        if (E.isLeft(decoded)) throw decoded.left;
-        const prev = this.states.get(id) ?? nodeDecider.initialState();
-        this.states.set(id, nodeDecider.evolve(prev, decoded.right));
+        this.take(id, r);
         touched.push(id);
       }
       for (const l of this.listeners) l(touched);
     });
     await this.sub.caughtUp;
+  }
+
+  private entry(id: string): Entry {
+    let e = this.entries.get(id);
+    if (!e) {
+      e = { placement: undefined, deleted: false, state: undefined, revision: -1n, loading: undefined, load: undefined };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  private take(id: string, r: RecordedEvent): void {
+    const e = this.entry(id);
+    let event: NodeEvent | undefined;
+    if (placementEvents.has(r.type)) {
+      event = decode(r);
+      if (event.type === 'NodeCreated') {
+        const n = event.data.node;
+        e.placement = { uuid: n.uuid, group: n.conductor_group ?? '', driver: n.driver };
+        e.deleted = false;
+        // a created node starts folded when it is ours: nothing to read back
+        if (e.state === undefined && e.loading === undefined && this.isOwned(e.placement)) e.state = nodeDecider.initialState();
+      } else if (event.type === 'NodeUpdated' && e.placement) {
+        const c = event.data.changes;
+        if (c.driver !== undefined || c.conductor_group !== undefined) {
+          e.placement = { ...e.placement, driver: c.driver ?? e.placement.driver, group: (c.conductor_group ?? e.placement.group).toLowerCase() };
+        }
+      } else if (event.type === 'NodeDeleted') {
+        e.deleted = true;
+      }
+    }
+    if (e.loading) {
+      e.loading.push(r);
+      return;
+    }
+    if (e.state === undefined) return;
+    if (e.placement && !this.isOwned(e.placement)) {
+      // it moved away: stop folding it (ensure() reads it again if it comes back)
+      e.state = undefined;
+      e.revision = -1n;
+      return;
+    }
+    if (r.revision <= e.revision) return;
+    e.state = nodeDecider.evolve(e.state, event ?? decode(r));
+    e.revision = r.revision;
+  }
+
+  /** Folds `uuid` from its stream if it is not folded yet. */
+  ensure(uuid: string): Promise<void> {
+    const e = this.entry(uuid);
+    if (e.state !== undefined) return Promise.resolve();
+    if (e.load) return e.load;
+    e.loading = [];
+    e.load = (async () => {
+      try {
+        const events = await this.store.readStream(streamId('node', uuid));
+        let state = nodeDecider.initialState();
+        let revision = -1n;
+        for (const r of events) {
+          state = nodeDecider.evolve(state, decode(r));
+          revision = r.revision;
+        }
+        for (const r of e.loading ?? []) {
+          if (r.revision <= revision) continue;
+          state = nodeDecider.evolve(state, decode(r));
+          revision = r.revision;
+        }
+        e.state = state;
+        e.revision = revision;
+        if (state.status === 'present') e.placement = placementOf(state.node);
+      } finally {
+        e.loading = undefined;
+        e.load = undefined;
+      }
+    })();
+    return e.load;
+  }
+
+  /** Folds every node the ring now gives this conductor (after a ring change). */
+  async ensureOwned(): Promise<void> {
+    const missing: string[] = [];
+    for (const [id, e] of this.entries) {
+      if (e.state === undefined && !e.deleted && e.placement && this.isOwned(e.placement)) missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += 64) await Promise.all(missing.slice(i, i + 64).map((id) => this.ensure(id)));
   }
 
   async stop(): Promise<void> {
@@ -45,14 +156,29 @@ export class NodeIndex {
     return () => this.listeners.delete(l);
   }
 
+  /** The node, if it is folded here (owned, or ensured). */
   get(uuid: string): Node | undefined {
-    const s = this.states.get(uuid);
+    const s = this.entries.get(uuid)?.state;
     return s?.status === 'present' ? s.node : undefined;
   }
 
+  /** The folded nodes (those owned here, as of the last ensureOwned()). */
   nodes(): Node[] {
     const out: Node[] = [];
-    for (const s of this.states.values()) if (s.status === 'present') out.push(s.node);
+    for (const e of this.entries.values()) if (e.state?.status === 'present') out.push(e.state.node);
+    return out;
+  }
+
+  /** A known node's placement (folded or not). */
+  placementFor(uuid: string): NodePlacement | undefined {
+    const e = this.entries.get(uuid);
+    return e && !e.deleted ? e.placement : undefined;
+  }
+
+  /** Every known node's placement (folded or not). */
+  placements(): NodePlacement[] {
+    const out: NodePlacement[] = [];
+    for (const e of this.entries.values()) if (e.placement && !e.deleted) out.push(e.placement);
     return out;
   }
 }

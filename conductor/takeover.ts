@@ -72,7 +72,8 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
   const log = o.log ?? silentLog;
   const host = conductor.config.host;
   const timeouts = o.timeouts ?? ironicCallbackTimeouts;
-  const index = new NodeIndex(store);
+  // the index folds the nodes this conductor owns; the others are only placed
+  const index = new NodeIndex(store, (p) => conductor.view.ownerOf(p) === host);
   await index.start();
   const running = new Map<string, AbortController>();
   const queued = new Set<string>();
@@ -110,6 +111,7 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
   };
 
   const takeOver = async (uuid: string): Promise<void> => {
+    await index.ensure(uuid);
     const node = index.get(uuid);
     const self = conductor.view.state.members[host];
     if (!node || !self || self.incarnation !== conductor.membership.writer.incarnation) return;
@@ -164,7 +166,16 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
     queue.push(uuid);
   };
 
+  // nodes the ring has just given us are folded from their streams before they are judged
   const sweep = (): void => {
+    if (stopped) return;
+    void index
+      .ensureOwned()
+      .then(sweepFolded)
+      .catch((e) => log.error({ err: errorText(e) }, 'takeover sweep failed'));
+  };
+
+  const sweepFolded = (): void => {
     if (stopped) return;
     const self = conductor.view.state.members[host];
     if (!self) return;
@@ -183,8 +194,8 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
   // cleanup: work on nodes this process no longer owns stops here
   const cleanup = (): void => {
     for (const [uuid, c] of running) {
-      const node = index.get(uuid);
-      if (!node || !ownedNow(node)) {
+      const placement = index.placementFor(uuid);
+      if (!placement || conductor.view.ownerOf(placement) !== host) {
         c.abort();
         running.delete(uuid);
         log.info({ node: uuid }, 'node moved to another conductor; local work stopped');

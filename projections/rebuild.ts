@@ -120,7 +120,7 @@ const runWorker = (job: PartitionJob): Promise<{ events: number; position: Check
       workerData: job,
       // aggregate states live for thousands of events: a larger young generation lets most die
       // young instead of being promoted (less GC), without letting the heap balloon
-      resourceLimits: { maxYoungGenerationSizeMb: 32 },
+      resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.RB_YOUNG ?? 32) },
     });
     let settled = false;
     worker.on('message', (m: WorkerOutcome) => {

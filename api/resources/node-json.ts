@@ -6,7 +6,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { checkInvalidFields, sanitize, type VersionedFields } from '../collection.ts';
-import type { NodeView } from '../deps.ts';
+import { revisionOf, type NodeView } from '../deps.ts';
 import { clientError } from '../http-errors.ts';
 import { allows } from '../plugins/versions.ts';
 import { selfAndBookmark } from '../url.ts';
@@ -175,4 +175,48 @@ export const sanitizeNode = (req: FastifyRequest, node: Record<string, unknown>,
   }
   for (const [field, minor] of Object.entries(nodeVersionedFields)) if (field in node && !allows(req, minor)) delete node[field];
   return node;
+};
+
+/**
+ * Full node renders (show, detail lists), encoded once per node content, request base URL,
+ * microversion and owning conductor, and reused while the node does not change: a detail list
+ * of 500 nodes then costs the read and a concatenation instead of 500 renders and a 1.2 MB
+ * JSON encoding. Keyed by the read-model revision (deps.ts NODE_REVISION); a node without one
+ * is rendered every time. Bounded: the oldest entries go first.
+ */
+export class NodeRenderCache {
+  private readonly entries = new Map<string, Buffer>();
+  constructor(private readonly maxEntries = 2048) {}
+
+  /** JSON of the full node (nodeJson with no `fields`), as UTF-8 bytes */
+  full(req: FastifyRequest, node: NodeView, ctx: NodeJsonContext): Buffer {
+    const revision = revisionOf(node);
+    const render = () => Buffer.from(JSON.stringify(nodeJson(req, node, undefined, ctx)), 'utf8');
+    if (revision === undefined) return render();
+    const key = `${node.uuid}|${revision}|${req.apiVersion.minor}|${req.baseUrl}|${ctx.conductorFor(node) ?? ''}`;
+    const hit = this.entries.get(key);
+    if (hit) return hit;
+    const bytes = render();
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, bytes);
+    return bytes;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const LIST_OPEN = (plural: string) => Buffer.from(`{"${plural}":[`);
+const COMMA = Buffer.from(',');
+
+/** `{"<plural>":[a,b,...](,"next":"...")?}`, byte for byte what JSON.stringify(envelope(...)) gives. */
+export const listBody = (plural: string, items: readonly Buffer[], next: string | undefined): Buffer => {
+  const parts: Buffer[] = [LIST_OPEN(plural)];
+  items.forEach((b, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(b);
+  });
+  parts.push(Buffer.from(next === undefined ? ']}' : `],"next":${JSON.stringify(next)}}`));
+  return Buffer.concat(parts);
 };

@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
 import { domainError } from '../../domain/errors.ts';
 import { updatableFieldNames, type CreateFields, type UpdatableFields } from '../../domain/node/node.ts';
@@ -40,8 +40,11 @@ import { allows } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { commandMeta, noOwnerError, nowOf, placementOf, requireOwner, waitForWrite, write } from './common.ts';
-import { checkNodeQueryFields, nodeJson, nodeObjectFields, nodeVersionedFields, type NodeJsonContext } from './node-json.ts';
+import { checkNodeQueryFields, listBody, NodeRenderCache, nodeJson, nodeObjectFields, nodeVersionedFields, type NodeJsonContext } from './node-json.ts';
 import { checkNameAcceptable, nodeLookup, nodeNotFound } from './node-lookup.ts';
+
+/** what fastify sets for a serialized object; the cached renders go out as bytes with the same type */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export { isValidLogicalName, reservedNodeNames } from './node-lookup.ts';
 
@@ -278,7 +281,8 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   const lookup = nodeLookup(nodes);
   const { resolve, identOf } = lookup;
 
-  const list = async (req: FastifyRequest, detailPath: boolean, chassisUuid?: string) => {
+  const renders = new NodeRenderCache();
+  const list = async (req: FastifyRequest, reply: FastifyReply, detailPath: boolean, chassisUuid?: string) => {
     const query = queryOf(req);
     rejectUnexpected(query, detailPath ? [...filterArgs, ...pagingArgs] : [...filterArgs, ...pagingArgs, 'fields', 'detail']);
     const args = commonListArgs(req, query, { maxLimit: config.maxLimit, sort: sortSpec });
@@ -290,9 +294,10 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
     if (E.isLeft(page)) throw fromDomainError(page.left);
     let rows = page.right;
     if (conductor !== undefined) rows = rows.filter((n) => jsonCtx.conductorFor(n) === conductor);
-    const items = rows.map((n) => nodeJson(req, n, fields, jsonCtx));
+    // full nodes come from the render cache, already encoded; picked fields are cheap to render
+    const items = fields === undefined ? undefined : rows.map((n) => nodeJson(req, n, fields, jsonCtx));
     const resource = chassisUuid !== undefined ? `chassis/${chassisUuid}/nodes` : 'nodes';
-    const next = nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items, filters.instance_uuid ? 0 : args.limit, [
+    const next = nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items ?? (rows as unknown as Record<string, unknown>[]), filters.instance_uuid ? 0 : args.limit, [
       ['sort_key', args.sortKey],
       ['sort_dir', args.sortDir],
       ['associated', filters.associated || undefined],
@@ -301,7 +306,8 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
       ['detail', detailPath ? undefined : args.detail],
       ['fields', fields],
     ]);
-    return envelope('nodes', items, next);
+    if (items) return envelope('nodes', items, next);
+    return reply.type(JSON_TYPE).send(listBody('nodes', rows.map((n) => renders.full(req, n, jsonCtx)), next));
   };
 
   const fieldsOfShow = (req: FastifyRequest): string[] | undefined => {
@@ -314,13 +320,14 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
     return fields;
   };
 
-  app.get('/v1/nodes', { schema: { tags, summary: 'List nodes (filters, fields, detail, paging)' } }, async (req) => list(req, false));
-  app.get('/v1/nodes/detail', { schema: { tags, summary: 'List nodes with every field' } }, async (req) => list(req, true));
+  app.get('/v1/nodes', { schema: { tags, summary: 'List nodes (filters, fields, detail, paging)' } }, async (req, reply) => list(req, reply, false));
+  app.get('/v1/nodes/detail', { schema: { tags, summary: 'List nodes with every field' } }, async (req, reply) => list(req, reply, true));
 
-  app.get('/v1/nodes/:node_ident', { schema: { tags, summary: 'Show a node', params: identParams, response: { 200: nodeSchema } } }, async (req) => {
+  app.get('/v1/nodes/:node_ident', { schema: { tags, summary: 'Show a node', params: identParams, response: { 200: nodeSchema } } }, async (req, reply) => {
     const ident = identOf(req);
     const node = await resolve(req, ident);
-    return nodeJson(req, node, fieldsOfShow(req), jsonCtx);
+    const fields = fieldsOfShow(req);
+    return fields ? nodeJson(req, node, fields, jsonCtx) : reply.type(JSON_TYPE).send(renders.full(req, node, jsonCtx));
   });
 
   const requireChassis = async (chassisUuid: string): Promise<void> => {
@@ -516,9 +523,9 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   const forbidden = async () => {
     throw fromDomainError(domainError('OperationNotPermitted', 'Operation not permitted.'));
   };
-  app.get('/v1/chassis/:chassis_uuid/nodes', { schema: { tags: ['chassis'], summary: "List a chassis' nodes" } }, async (req) => list(req, false, chassisParam(req)));
-  app.get('/v1/chassis/:chassis_uuid/nodes/detail', { schema: { tags: ['chassis'], summary: "List a chassis' nodes with every field" } }, async (req) =>
-    list(req, true, chassisParam(req)),
+  app.get('/v1/chassis/:chassis_uuid/nodes', { schema: { tags: ['chassis'], summary: "List a chassis' nodes" } }, async (req, reply) => list(req, reply, false, chassisParam(req)));
+  app.get('/v1/chassis/:chassis_uuid/nodes/detail', { schema: { tags: ['chassis'], summary: "List a chassis' nodes with every field" } }, async (req, reply) =>
+    list(req, reply, true, chassisParam(req)),
   );
   app.post('/v1/chassis/:chassis_uuid/nodes', { schema: { hide: true } }, forbidden);
   app.get('/v1/chassis/:chassis_uuid/nodes/:node_ident', { schema: { hide: true } }, forbidden);

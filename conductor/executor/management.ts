@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { NodeCommandOf } from '../../domain/node/index.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Executor } from './executor.ts';
-import type { Operation } from './provision.ts';
+import { errorHistory, type Operation } from './provision.ts';
 import type { NodeTask, TaskCommand } from './task.ts';
 
 const applyAll = async (ex: Executor, task: NodeTask, commands: TaskCommand[]): Promise<void> => {
@@ -36,6 +36,7 @@ export const bootModeOperation = (ex: Executor, request: Omit<NodeCommandOf<'Req
       error === undefined
         ? { type: 'RecordBootMode', data: { ...(request.boot_mode !== undefined ? { boot_mode: request.boot_mode } : {}), ...(request.secure_boot !== undefined ? { secure_boot: request.secure_boot } : {}) } }
         : { type: 'UpdateNodeInternal', data: { changes: { last_error: `Failed to set ${what} on node ${task.uuid}: ${error}` } } },
+      ...(error === undefined ? [] : [errorHistory(task.holder.host, `Failed to set ${what} on node ${task.uuid}: ${error}`, 'provisioning')]),
       { type: 'ReleaseNode', data: { host: task.holder.host } },
     ]);
   },
@@ -63,6 +64,7 @@ export const consoleOperation = (ex: Executor, enabled: boolean): Operation => (
         : ([
             { type: 'SetConsoleMode', data: { enabled: !enabled } },
             { type: 'UpdateNodeInternal', data: { changes: { last_error: `Failed to ${enabled ? 'start' : 'stop'} console for node ${task.uuid}: ${error}` } } },
+            errorHistory(task.holder.host, `Failed to ${enabled ? 'start' : 'stop'} console for node ${task.uuid}: ${error}`, 'console'),
           ] as TaskCommand[])),
       { type: 'ReleaseNode', data: { host: task.holder.host } },
     ]);

@@ -101,7 +101,13 @@ export const startPickup = (ex: Executor, intervalMs: number): Pickup => {
       void ex.currentNode(uuid, true).then((n) => n && consider(n)).catch(() => undefined);
       return;
     }
-    for (const node of takeover.index.nodes()) consider(node);
+    // the nodes a ring change just gave us are folded first
+    void takeover.index
+      .ensureOwned()
+      .then(() => {
+        for (const node of takeover.index.nodes()) consider(node);
+      })
+      .catch((e: unknown) => ex.log.error({ err: errorText(e) }, 'pickup check failed'));
   };
 
   const offView = conductor.view.onChange(() => check());

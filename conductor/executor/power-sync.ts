@@ -95,6 +95,10 @@ export const startPowerSync = (ex: Executor, intervalMs: number, maxRetries: num
     } else if (decision.kind === 'maintenance') {
       ex.log.error({ node: node.uuid }, decision.reason);
       await record(node, { type: 'SetMaintenance', data: { uuid: node.uuid, at, reason: decision.reason, fault: 'power failure' } });
+      await record(node, {
+        type: 'RecordHistory',
+        data: { uuid: node.uuid, at, entry: { uuid: randomUUID(), severity: 'ERROR', event: decision.reason, event_type: 'monitoring', conductor: ex.host, user: null } },
+      });
     }
   };
 

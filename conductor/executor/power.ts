@@ -10,7 +10,7 @@ import { powerVerbs } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
 import type { Executor } from './executor.ts';
-import type { Operation } from './provision.ts';
+import { errorHistory, type Operation } from './provision.ts';
 import type { NodeTask } from './task.ts';
 
 /** Checked before the request is recorded: the driver must validate and support the target. */
@@ -54,10 +54,10 @@ export const powerOperation = (ex: Executor, requested: PowerTarget | undefined,
       }
     }
     if (task.signal.aborted) return;
+    const error = E.isLeft(outcome) ? `Failed to change power state to '${powerVerbs[target].targetPowerState}' by '${target}'. Error: ${outcome.left}` : undefined;
     const recorded = await task.applyAll([
-      E.isRight(outcome)
-        ? { type: 'RecordPowerState', data: { power_state: outcome.right } }
-        : { type: 'FailPowerState', data: { error: `Failed to change power state to '${powerVerbs[target].targetPowerState}' by '${target}'. Error: ${outcome.left}` } },
+      E.isRight(outcome) ? { type: 'RecordPowerState', data: { power_state: outcome.right } } : { type: 'FailPowerState', data: { error: error as string } },
+      ...(error !== undefined ? [errorHistory(holder, error, 'monitoring')] : []),
       task.releaseCommand(),
     ]);
     if (E.isLeft(recorded)) ex.log.warn({ node: task.uuid, err: recorded.left.message, host: holder }, 'power task stopped: write refused');

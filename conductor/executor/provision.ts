@@ -18,6 +18,7 @@
 // takes it over from the log.
 
 import * as E from 'fp-ts/lib/Either.js';
+import { randomUUID } from 'node:crypto';
 import { execute } from '../../command-handling/execute.ts';
 import { actorForConductor } from '../../domain/metadata.ts';
 import type { Node, NodeCommandOf, Step, StepKind } from '../../domain/node/index.ts';
@@ -38,6 +39,25 @@ export interface Operation {
   prepare?(node: Node): TaskCommand[];
   run(task: NodeTask): Promise<void>;
 }
+
+/** Ironic's node_history_record(..., error=True): every failure the conductor records is also an ERROR entry. */
+export const errorHistory = (host: string, event: string, eventType: string): TaskCommand => ({
+  type: 'RecordHistory',
+  data: { entry: { uuid: randomUUID(), severity: 'ERROR', event, event_type: eventType, conductor: host, user: null } },
+});
+
+/** The history event_type of each operation's failures (Ironic's states.* names). */
+const eventTypes: Record<string, string> = {
+  verify: 'verify',
+  clean: 'cleaning',
+  deploy: 'deploying',
+  'tear down': 'deleting',
+  inspect: 'introspection',
+  adopt: 'adoption',
+  rescue: 'rescue',
+  unrescue: 'unrescue',
+  abort: 'provisioning',
+};
 
 /** Writes a task's commands while it may still write; false once a write is refused. */
 class Flow {
@@ -69,9 +89,15 @@ class Flow {
     return this.task.releaseCommand();
   }
 
-  /** Fires `fail` with last_error and releases the node (the plan, if any, is wiped). */
+  /** Fires `fail` with last_error (and its history entry) and releases the node (the plan, if any, is wiped). */
   fail(lastError: string, plan?: StepKind, extra: TaskCommand[] = []): Promise<boolean> {
-    return this.apply(...(plan ? [wipePlan(plan)] : []), this.event('fail', lastError), ...extra, this.release);
+    return this.apply(
+      ...(plan ? [wipePlan(plan)] : []),
+      this.event('fail', lastError),
+      errorHistory(this.task.holder.host, lastError, eventTypes[this.what] ?? 'provisioning'),
+      ...extra,
+      this.release,
+    );
   }
 
   /** Runs a driver call; a failure becomes `fail(message(e))`. Undefined when the flow must stop. */
@@ -111,7 +137,11 @@ const flowFor = async (ex: Executor, task: NodeTask, what: string): Promise<Flow
   const driver = ex.driverOf(task.node);
   if (E.isRight(driver)) return new Flow(ex, task, driver.right, what);
   ex.log.error({ node: task.uuid, err: driver.left.message }, 'no driver for the node');
-  const failed = await task.applyAll([{ type: 'ApplyProvisionEvent', data: { event: 'fail', last_error: driver.left.message } }, task.releaseCommand()]);
+  const failed = await task.applyAll([
+    { type: 'ApplyProvisionEvent', data: { event: 'fail', last_error: driver.left.message } },
+    errorHistory(task.holder.host, driver.left.message, eventTypes[what] ?? 'provisioning'),
+    task.releaseCommand(),
+  ]);
   if (E.isLeft(failed)) await task.release();
   return undefined;
 };
