@@ -31,7 +31,21 @@ export const registeredInterfaces = (hw: HardwareType): HardwareInterfaces[strin
     }),
   );
 
+/** Resolved drivers by hardware type and the node's twelve interface fields (they rarely change). */
+const resolved = new WeakMap<HardwareType, Map<string, Driver>>();
+
 export const driverFor = (hw: HardwareType, node: Node): Driver => {
+  const key = interfaceTypes.map((i) => node[interfaceField(i)] ?? '').join('|');
+  let byKey = resolved.get(hw);
+  if (!byKey) resolved.set(hw, (byKey = new Map()));
+  const known = byKey.get(key);
+  if (known) return known;
+  const driver = resolveDriver(hw, node);
+  byKey.set(key, driver);
+  return driver;
+};
+
+const resolveDriver = (hw: HardwareType, node: Node): Driver => {
   const names = {} as Record<InterfaceType, string>;
   const resolved = {} as Record<InterfaceType, unknown>;
   for (const i of interfaceTypes) {

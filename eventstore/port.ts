@@ -48,6 +48,18 @@ export interface RecordedEvent {
   created: Date;
 }
 
+/**
+ * A stored event before decoding: plain values a bulk reader can post to another thread, which
+ * decodes them there (the SQLite adapter's `decodeRawEvent`, the very decoding its own reads use).
+ * [position, streamId, revision, id, type, data as JSON text, metadata as JSON text, created ms]
+ */
+export type RawRecordedEvent = [bigint, string, bigint, string, string, string, string, bigint];
+
+export interface ReadAllRawOptions extends ReadAllOptions {
+  /** inclusive global position to read up to; default the end of the log */
+  until?: bigint;
+}
+
 export interface AppendResult {
   /** the revision of the last event now in the stream */
   nextExpectedRevision: bigint;
@@ -111,6 +123,12 @@ export interface EventStore {
   append(streamId: string, events: EventData[], expected: ExpectedRevision): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * Optional (the SQLite adapter has it; EventStoreDB does not): readAll without decoding, for bulk
+   * readers that decode in other threads (read-model rebuilds). Consumers fall back to
+   * subscribeToAll when a store lacks it.
+   */
+  readAllRaw?(options?: ReadAllRawOptions): Promise<RawRecordedEvent[]>;
   /** the position of the last event in the log, or 'start' when it is empty */
   headPosition(): Promise<bigint | 'start'>;
   subscribeToAll(options: SubscribeOptions, handler: BatchHandler): Subscription;

@@ -63,7 +63,11 @@ interface StoredChunk {
 }
 
 class ChunkBuilder {
-  readonly stored: StoredChunk;
+  /** entries serialised so far, as JSON array elements without the brackets (see seal) */
+  private text = '';
+  /** entries not serialised yet */
+  private readonly e: StoredChunk['e'] = [];
+  private count = 0;
   private pos: bigint;
   private type = '';
   private actor = '';
@@ -72,9 +76,8 @@ class ChunkBuilder {
 
   constructor(
     readonly first: bigint,
-    revision: number,
+    readonly revision: number,
   ) {
-    this.stored = { r: revision, e: [] };
     this.pos = first;
   }
 
@@ -82,9 +85,9 @@ class ChunkBuilder {
     const dp = Number(position) - Number(this.pos);
     this.pos = position;
     const caus = m.causationId === m.correlationId ? null : m.causationId;
-    const first = this.stored.e.length === 0;
+    const first = this.count === 0;
     // times are kept as they are: parsing them into deltas costs more than writing them
-    this.stored.e.push([
+    this.e.push([
       dp,
       !first && type === this.type ? 0 : type,
       !first && m.actor === this.actor ? 0 : m.actor,
@@ -92,14 +95,43 @@ class ChunkBuilder {
       caus !== null && !first && caus === this.caus ? 0 : caus,
       m.timestamp,
     ]);
+    this.count++;
     this.type = type;
     this.actor = m.actor;
     this.corr = m.correlationId;
     this.caus = caus;
   }
 
+  /**
+   * Serialises the pending entries. A bulk rebuild calls this after every batch: a chunk fills
+   * over many batches, and one string per batch outlives the young generation far more cheaply
+   * than the entries' arrays and strings would (they would all be promoted, then collected).
+   */
+  seal(): void {
+    if (this.e.length === 0) return;
+    const part = JSON.stringify(this.e);
+    this.text = this.text === '' ? part.slice(1, -1) : `${this.text},${part.slice(1, -1)}`;
+    this.e.length = 0;
+  }
+
+  /** The chunk as stored (a StoredChunk's JSON text). */
+  json(): string {
+    this.seal();
+    return `{"r":${this.revision},"e":[${this.text}]}`;
+  }
+
+  /** The chunk's entries, decoded. */
+  entries(out: TimelineEntry[]): void {
+    decodeStored(this.first, JSON.parse(this.json()) as StoredChunk, out);
+  }
+
   get size(): number {
-    return this.stored.e.length;
+    return this.count;
+  }
+
+  /** entries not serialised yet */
+  get unsealed(): number {
+    return this.e.length;
   }
 }
 
@@ -130,6 +162,8 @@ class HistoryWriter implements ModelWriter {
   private readonly chunks = new Map<string, ChunkBuilder>();
   /** nodes whose chunk reached spillChunk entries since the last spill */
   private readonly full: string[] = [];
+  /** chunks with entries added since the last spill */
+  private readonly touched: ChunkBuilder[] = [];
   private readonly names = new Map<string, { name: string | null; last: bigint }>();
   private readonly records: { node: string; position: bigint; r: NodeHistoryRecord }[] = [];
   private readonly insertChunk: Database.Statement<[string, bigint, string]>;
@@ -167,6 +201,7 @@ class HistoryWriter implements ModelWriter {
       this.chunks.set(c.id, chunk);
     }
     chunk.push(rec.position, c.type, c.meta);
+    if (chunk.unsealed === 1) this.touched.push(chunk);
     if (chunk.size === spillChunk) this.full.push(c.id);
     const name = this.binding.nameOf(c.after);
     if (name !== undefined && (rec.revision === 0n || name !== this.binding.nameOf(c.before))) this.names.set(c.id, { name, last: rec.position });
@@ -178,10 +213,12 @@ class HistoryWriter implements ModelWriter {
     this.bulk = true;
     for (const node of this.full) {
       const chunk = this.chunks.get(node)!;
-      this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
+      this.insertChunk.run(node, chunk.first, chunk.json());
       this.chunks.delete(node);
     }
     this.full.length = 0;
+    for (const chunk of this.touched) chunk.seal();
+    this.touched.length = 0;
   }
 
   flush(): void {
@@ -200,14 +237,14 @@ class HistoryWriter implements ModelWriter {
       if (stored.e.length + chunk.size <= maxMergedChunk) {
         const entries: TimelineEntry[] = [];
         decodeStored(last.first_position, stored, entries);
-        decodeStored(chunk.first, chunk.stored, entries);
+        chunk.entries(entries);
         const merged = new ChunkBuilder(last.first_position, stored.r);
         for (const e of entries) merged.push(e.position, e.type, { actor: e.actor, correlationId: e.correlationId, causationId: e.causationId, timestamp: e.time });
-        this.updateChunk.run(JSON.stringify(merged.stored), last.rowid);
+        this.updateChunk.run(merged.json(), last.rowid);
         return;
       }
     }
-    this.insertChunk.run(node, chunk.first, JSON.stringify(chunk.stored));
+    this.insertChunk.run(node, chunk.first, chunk.json());
   }
 
   committed(): void {
@@ -217,6 +254,7 @@ class HistoryWriter implements ModelWriter {
   reset(): void {
     this.chunks.clear();
     this.full.length = 0;
+    this.touched.length = 0;
     this.names.clear();
     this.records.length = 0;
   }

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openEventStore } from '../eventstore/open.ts';
 import { productionDomain } from './domain.ts';
 import { ProjectionError } from './errors.ts';
+import { fedStore } from './feed.ts';
 import { readModels } from './index.ts';
 import { Projector } from './projector.ts';
 import type { PartitionJob } from './rebuild.ts';
@@ -14,7 +15,9 @@ import { ReadModelDb, removeDbFiles } from './store.ts';
 const job = workerData as PartitionJob;
 
 const run = async (): Promise<{ events: number; position: string }> => {
-  const store = await openEventStore({ dataDir: job.location.dataDir, eventstoreUrl: job.location.eventstoreUrl, sqlite: { batchSize: job.batchSize } });
+  // a catch-up reads every page once: a large page cache would only add to the memory used
+  const own = await openEventStore({ dataDir: job.location.dataDir, eventstoreUrl: job.location.eventstoreUrl, sqlite: { batchSize: job.batchSize, cacheSizeKib: 4096 } });
+  const store = job.fed ? fedStore(own, parentPort!) : own;
   removeDbFiles(job.file);
   const db = ReadModelDb.open(job.file, readModels(), { bulk: true });
   const projector = new Projector({

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
+import { feedPartitions, FeedSink, isFeedAck, type FeedMessage } from './feed.ts';
 import { acquireLease } from './lease.ts';
 import type { ProjectionModel } from './model.ts';
 import { Projector } from './projector.ts';
@@ -76,6 +77,8 @@ export interface PartitionJob {
   prefixes: string[];
   until: string | null;
   batchSize: number;
+  /** the main thread feeds the log's rows (feed.ts); otherwise the worker subscribes itself */
+  fed: boolean;
 }
 
 const hexGroups = (n: number): string[][] => {
@@ -110,34 +113,63 @@ interface WorkerOutcome {
   error?: { name: string; message: string; stack?: string; streamId?: string; revision?: string; reason?: string };
 }
 
-const runWorker = (job: PartitionJob): Promise<{ events: number; position: Checkpoint }> =>
-  new Promise((resolve, reject) => {
-    // tsx's hooks are registered in the worker before it loads the TypeScript entry
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./rebuild-worker.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
-      eval: true,
-      workerData: job,
-      // aggregate states live for thousands of events: a larger young generation lets most die
-      // young instead of being promoted (less GC), without letting the heap balloon
-      resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.RB_YOUNG ?? 32) },
-    });
+interface RunningWorker {
+  result: Promise<{ events: number; position: Checkpoint }>;
+  /** the main thread's end of the worker's feed (fed jobs only) */
+  sink?: FeedSink;
+  terminate(): void;
+}
+
+/** batches of a fed worker waiting to be handled: the reader stays a little ahead, memory bounded */
+const maxInFlight = 4;
+
+const startWorker = (job: PartitionJob): RunningWorker => {
+  // tsx's hooks are registered in the worker before it loads the TypeScript entry
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./rebuild-worker.ts', import.meta.url).href;
+  const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
+    eval: true,
+    workerData: job,
+    // aggregate states live for thousands of events: a larger young generation lets most die
+    // young instead of being promoted (less GC), without letting the heap balloon
+    resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.RB_YOUNG ?? 32) },
+  });
+  const sink = job.fed
+    ? new FeedSink((m: FeedMessage) => {
+        // the typed arrays are handed over, not copied
+        const b = m.feed === 'rows' ? m.batch : undefined;
+        const arrays = b ? [b.pos, b.rev, b.created, b.stream, b.type, b.idEnds, b.dataEnds, b.metaEnds] : [];
+        worker.postMessage(m, arrays.map((a) => a.buffer as ArrayBuffer));
+      }, maxInFlight)
+    : undefined;
+  const result = new Promise<{ events: number; position: Checkpoint }>((resolve, reject) => {
     let settled = false;
-    worker.on('message', (m: WorkerOutcome) => {
+    worker.on('message', (m: WorkerOutcome | unknown) => {
+      if (isFeedAck(m)) {
+        sink?.acked();
+        return;
+      }
+      const o = m as WorkerOutcome;
       settled = true;
-      if (m.ok) resolve({ events: m.events ?? 0, position: m.position === undefined || m.position === 'start' ? 'start' : BigInt(m.position) });
-      else if (m.error?.streamId !== undefined) reject(new ProjectionError(m.error.streamId, BigInt(m.error.revision ?? '0'), m.error.reason ?? m.error.message));
-      else reject(Object.assign(new Error(m.error?.message ?? 'rebuild worker failed'), { name: m.error?.name ?? 'Error', stack: m.error?.stack }));
+      sink?.close();
+      if (o.ok) resolve({ events: o.events ?? 0, position: o.position === undefined || o.position === 'start' ? 'start' : BigInt(o.position) });
+      else if (o.error?.streamId !== undefined) reject(new ProjectionError(o.error.streamId, BigInt(o.error.revision ?? '0'), o.error.reason ?? o.error.message));
+      else reject(Object.assign(new Error(o.error?.message ?? 'rebuild worker failed'), { name: o.error?.name ?? 'Error', stack: o.error?.stack }));
       void worker.terminate();
     });
     worker.on('error', (err) => {
+      sink?.close();
       if (!settled) reject(err);
       settled = true;
     });
     worker.on('exit', (code) => {
+      sink?.close();
       if (!settled) reject(new Error(`rebuild worker exited with code ${code} before reporting`));
     });
   });
+  result.catch(() => undefined);
+  return { result, sink, terminate: () => void worker.terminate() };
+};
 
 const tablesOf = (models: readonly ProjectionModel[]): string[] =>
   models.flatMap((m) => m.ddl.flatMap((stmt) => /^\s*CREATE\s+TABLE\s+(\w+)/i.exec(stmt)?.[1] ?? []));
@@ -154,15 +186,24 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     return { position: 'start', events: 0, ms: performance.now() - started };
   }
   const kinds = [...new Set(o.models.flatMap((m) => m.kinds))].filter((k) => k !== 'conductor');
+  const store = o.store;
+  const fed = typeof store.readAllRaw === 'function';
+  const batchSize = o.batchSize ?? 500;
   const parts = partitionPrefixes(kinds, workers).map((prefixes, i): PartitionJob => ({
     location,
     file: `${o.file}.part${i}`,
     prefixes,
     until: String(head),
-    batchSize: o.batchSize ?? 500,
+    batchSize,
+    fed,
   }));
+  const running = parts.map(startWorker);
   try {
-    const results = await Promise.all(parts.map(runWorker));
+    if (fed) {
+      const sinks = running.map((r) => r.sink!);
+      await feedPartitions({ store: store as Parameters<typeof feedPartitions>[0]['store'], prefixes: parts.map((p) => p.prefixes), sinks, until: head, batchSize });
+    }
+    const results = await Promise.all(running.map((r) => r.result));
     fs.renameSync(parts[0].file, o.file);
     const db = ReadModelDb.open(o.file, o.models, { bulk: true });
     try {
@@ -186,6 +227,7 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
       db.close();
     }
   } finally {
+    for (const r of running) r.terminate();
     for (const p of parts) removeDbFiles(p.file);
   }
 };

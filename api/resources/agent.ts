@@ -81,6 +81,7 @@ export const agentRoutes = async (app: FastifyInstance, ctx: ResourceOptions): P
       schema: {
         tags,
         summary: 'The agent looks its node up by MACs or UUID (≥1.22, no login); ≥1.62 issues the agent token once',
+        security: [],
         querystring: { type: 'object', properties: { addresses: { type: 'string', description: 'comma-separated MACs' }, node_uuid: { type: 'string', format: 'uuid' } } },
       },
     },
@@ -149,6 +150,7 @@ export const agentRoutes = async (app: FastifyInstance, ctx: ResourceOptions): P
       schema: {
         tags,
         summary: "The agent's heartbeat (≥1.22, no login, agent token required): 202",
+        security: [],
         body: {
           type: 'object',
           required: ['callback_url'],

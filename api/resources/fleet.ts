@@ -54,10 +54,13 @@ export const driverJson = (req: FastifyRequest, hw: HardwareTypeInfo, detail: bo
 const conductorFieldNames = ['created_at', 'updated_at', 'hostname', 'conductor_group', 'drivers', 'links', 'alive'];
 const conductorSortable = ['hostname', 'conductor_group', 'created_at', 'updated_at'];
 
+/** Ironic's timestamps end in `+00:00`; the membership log's are JavaScript's `Z` form. */
+const ironicTime = (s: string | null): string | null => (s === null ? null : s.replace(/Z$/, '+00:00'));
+
 export const conductorJson = (req: FastifyRequest, c: ConductorView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    created_at: c.created_at,
-    updated_at: c.updated_at,
+    created_at: ironicTime(c.created_at),
+    updated_at: ironicTime(c.updated_at),
     hostname: c.hostname,
     conductor_group: c.conductor_group,
     drivers: [...c.drivers],

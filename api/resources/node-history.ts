@@ -18,7 +18,8 @@ const tags = ['nodes'];
 const historyJson = (base: string, nodeUuid: string, r: HistoryRecord, detail: boolean): Record<string, unknown> => {
   const out: Record<string, unknown> = {
     uuid: r.uuid,
-    created_at: r.created_at,
+    // Ironic's timestamps end in +00:00; a conductor's clock may have written JavaScript's Z form
+    created_at: r.created_at.replace(/Z$/, '+00:00'),
     severity: r.severity,
     // the list cuts long events; the detailed view keeps them whole
     event: !detail && r.event.length > 255 ? `${r.event.slice(0, 251)}...` : r.event,

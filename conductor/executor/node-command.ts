@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import { execute } from '../../command-handling/execute.ts';
 import { firstError } from '../../domain/codecs.ts';
 import { domainError, type DomainError } from '../../domain/errors.ts';
-import { NodeCommandC, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
+import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
 import type { PowerTarget } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
@@ -31,6 +31,14 @@ import { NodeWriter, type Envelope } from './node-writer.ts';
 
 export const NODE_COMMAND_ACTION = 'node-command';
 export const NodeCommandArgsC = t.type({ command: t.unknown });
+
+/** NodeCommandC, by the command's type (one codec tried, not the union's thirty). */
+const codecByType = new Map<string, t.Decoder<unknown, NodeCommand>>(nodeCommandCodecs.map((c) => [c.name, c as unknown as t.Decoder<unknown, NodeCommand>]));
+const decodeCommand = (u: unknown) => {
+  const type = typeof u === 'object' && u !== null ? (u as { type?: unknown }).type : undefined;
+  const codec = typeof type === 'string' ? codecByType.get(type) : undefined;
+  return codec ? codec.decode(u) : NodeCommandC.decode(u);
+};
 
 const STARTS_WORK: ReadonlySet<string> = new Set(['RequestProvisionAction', 'RequestPowerState', 'RequestBootMode', 'SetConsoleMode']);
 
@@ -111,7 +119,7 @@ const followUp = (ex: Executor, command: NodeCommand, before: Node | undefined, 
 export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => void): NodeWorkHandler => async (req, ctx: WorkContext) => {
   const args = NodeCommandArgsC.decode(req.args);
   if (E.isLeft(args)) return E.left(domainError('Invalid', 'A node-command request needs {command}.'));
-  const decoded = NodeCommandC.decode(args.right.command);
+  const decoded = decodeCommand(args.right.command);
   if (E.isLeft(decoded)) return E.left(domainError('Invalid', `Invalid node command: ${firstError(decoded.left)}`));
   const command = decoded.right;
   const uuid = req.node.uuid;

@@ -177,9 +177,15 @@ test('a failed manual clean is in last_error and in the node history', async () 
   const history = await bm.json<Array<Record<string, any>>>('node', 'history', 'list', n2.name, '--long');
   const errors = history.filter((h) => h.Severity === 'ERROR');
   assert.ok(errors.length >= 1, `node history of a failed clean: ${JSON.stringify(history)}`);
-  assert.match(String(errors[0]!.Event), /no_such_step/);
-  const one = await bm.json('node', 'history', 'get', n2.name, errors[0]!.UUID);
+  const entry = errors[0]!;
+  assert.ok(/no_such_step/.test(String(entry['Description of the event'])), `the entry names the failure: ${JSON.stringify(errors)}`);
+  assert.is(entry['Event Origin Type'], 'cleaning');
+  assert.is(entry.Conductor, 'scenario-conductor');
+  assert.match(entry['Created At'], /\+00:00$/, "Ironic's timestamp form");
+  const one = await bm.json('node', 'history', 'get', n2.name, entry.UUID);
   assert.is(one.severity, 'ERROR');
+  assert.is(one.event_type, 'cleaning');
+  assert.match(one.event, /no_such_step/);
 });
 
 test('conductor list and show', async () => {
@@ -188,6 +194,7 @@ test('conductor list and show', async () => {
   assert.is(c.alive, true);
   assert.equal(c.drivers, ['fake-hardware']);
   assert.is(c.conductor_group, '');
+  assert.match(c.created_at, /^\d{4}-\d\d-\d\dT[\d:.]+\+00:00$/, "Ironic's timestamp form");
   const missing = await bm.cli('conductor', 'show', 'nobody');
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /HTTP 404/);
