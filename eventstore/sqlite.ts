@@ -196,6 +196,10 @@ export class SqliteEventStore implements EventStore {
   private readonly sGetMeta: Stmt;
   private readonly sSetMeta: Stmt;
   private readonly allStmts = new Map<string, Stmt>();
+  /** readAllRaw's own connection (opened on first use): see readAllRaw */
+  private scanDb: Database.Database | undefined;
+  private readonly scanStmts = new Map<string, Stmt>();
+  private readonly busyTimeoutMs: number;
 
   private readonly subscriptions = new Set<SqliteSubscription>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -204,6 +208,7 @@ export class SqliteEventStore implements EventStore {
   constructor(options: SqliteEventStoreOptions) {
     this.path = resolvePath(options.path);
     const busyTimeoutMs = options.busyTimeoutMs ?? envBusyTimeout() ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.busyTimeoutMs = busyTimeoutMs;
     const synchronous = options.synchronous ?? envSynchronous() ?? 'NORMAL';
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -391,26 +396,40 @@ export class SqliteEventStore implements EventStore {
     return this.readRows(after, Number.MAX_SAFE_INTEGER, options.streamPrefixes, limit).map(decodeRawEvent);
   }
 
-  /** Undecoded rows, for bulk readers that decode them in other threads (decodeRawEvent). */
+  /**
+   * Undecoded rows, for bulk readers that decode them in other threads (decodeRawEvent). A bulk
+   * reader scans the whole log once, so it reads through a connection of its own with a small
+   * page cache: the scan neither evicts the pages appends and reads keep hot nor grows the
+   * process by a full cache of pages it will not read again.
+   */
   async readAllRaw(options: ReadAllRawOptions = {}): Promise<RawRecordedEvent[]> {
     this.assertOpen();
     const after = options.after === undefined || options.after === 'start' ? 0 : toNumber(options.after, 'position');
     const upTo = options.until === undefined ? Number.MAX_SAFE_INTEGER : options.until < 0n ? 0 : toNumber(options.until, 'position');
     const limit = options.maxCount === undefined ? -1 : Math.max(0, options.maxCount);
     if (limit === 0 || upTo <= after) return [];
-    return this.readRows(after, upTo, options.streamPrefixes?.length ? options.streamPrefixes : undefined, limit);
+    if (!this.scanDb) {
+      try {
+        const db = new Database(this.path, { timeout: this.busyTimeoutMs, readonly: true });
+        db.pragma('cache_size = -2048');
+        this.scanDb = db;
+      } catch (e) {
+        throw translate(e, this.path, 'opening a scan of $all');
+      }
+    }
+    return this.readRows(after, upTo, options.streamPrefixes?.length ? options.streamPrefixes : undefined, limit, this.scanDb, this.scanStmts);
   }
 
   /** Raw rows in (after, upTo], optionally only of some streams. */
-  readRows(after: number, upTo: number, prefixes: string[] | undefined, limit: number): Row[] {
+  readRows(after: number, upTo: number, prefixes: string[] | undefined, limit: number, db = this.db, stmts = this.allStmts): Row[] {
     const n = prefixes?.length ?? 0;
     const key = String(n);
-    let stmt = this.allStmts.get(key);
+    let stmt = stmts.get(key);
     if (!stmt) {
       // instr(..) = 1 is "starts with", exact for any characters (LIKE and GLOB have wildcards).
       const filter = n === 0 ? '' : ` AND (${Array.from({ length: n }, () => 'instr(stream_id, ?) = 1').join(' OR ')})`;
-      stmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${filter} ORDER BY position LIMIT ?`).raw().safeIntegers();
-      this.allStmts.set(key, stmt);
+      stmt = db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${filter} ORDER BY position LIMIT ?`).raw().safeIntegers();
+      stmts.set(key, stmt);
     }
     try {
       return (n === 0 ? stmt.all(after, upTo, limit) : stmt.all(after, upTo, ...prefixes!, limit)) as Row[];
@@ -535,6 +554,8 @@ export class SqliteEventStore implements EventStore {
     this.pollTimer = undefined;
     storesByFile.get(this.path)?.delete(this);
     if (storesByFile.get(this.path)?.size === 0) storesByFile.delete(this.path);
+    this.scanDb?.close();
+    this.scanDb = undefined;
     this.db.close();
   }
 

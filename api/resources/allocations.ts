@@ -13,17 +13,16 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkAllowSpecifyFields,
+  checkAllowedFields,
   checkInvalidFields,
   commonListArgs,
   envelope,
+  hideVersionedFields,
   isUuidLike,
-  nextUrl,
   queryOf,
   rejectUnexpected,
   sanitize,
   stringArg,
-  stringListArg,
   type SortSpec,
   type VersionedFields,
 } from '../collection.ts';
@@ -35,6 +34,7 @@ import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { commandMeta, nowOf, waitForWrite, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 import { validateTrait } from './node-extras.ts';
 import { isValidLogicalName, nodeLookup } from './node-lookup.ts';
 
@@ -80,8 +80,7 @@ export const allocationJson = (req: FastifyRequest, a: AllocationView, fields?: 
   };
   if (fields) checkInvalidFields(fields, fieldNames);
   sanitize(out, fields);
-  for (const [f, minor] of Object.entries(versioned)) if (f in out && !allows(req, minor)) delete out[f];
-  return out;
+  return hideVersionedFields(req, out, versioned);
 };
 
 export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -90,9 +89,7 @@ export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOption
   const lookup = nodeLookup(deps.readModels.nodes);
   const readGate = (req: FastifyRequest) => requireVersion(req, 52, 'not-found');
   const writeGate = (req: FastifyRequest, minor = 52) => requireVersion(req, minor, 'method-not-allowed');
-  const checkFields = (req: FastifyRequest, fields: Iterable<string> | undefined) => {
-    for (const f of fields ?? []) if (versioned[f] !== undefined && !allows(req, versioned[f]!)) throw notAcceptable();
-  };
+  const checkFields = (req: FastifyRequest, fields: readonly string[] | undefined) => checkAllowedFields(req, fields, versioned);
   const notFoundError = (ident: string) => fromDomainError(domainError('AllocationNotFound', `Allocation ${ident} could not be found.`));
 
   const load = async (req: FastifyRequest): Promise<AllocationView> => {
@@ -127,20 +124,14 @@ export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOption
     const page = await allocations.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters: f });
     if (E.isLeft(page)) throw fromDomainError(page.left);
     const items = page.right.map((a) => allocationJson(req, a, args.fields));
-    const next = nextUrl(req.baseUrl, 'allocations', items, args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['fields', args.fields],
-    ]);
+    // no `detail` here (rejectUnexpected refuses it), so the link carries none
+    const next = nextPage(req, 'allocations', false, items, args, args.fields);
     return envelope('allocations', items, next);
   });
 
   app.get('/v1/allocations/:allocation_ident', { schema: { tags, summary: 'Show an allocation (UUID or name)' } }, async (req) => {
     readGate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     checkFields(req, fields);
     return allocationJson(req, await load(req), fields);
   });
@@ -191,7 +182,7 @@ export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOption
     if (E.isLeft(started)) req.log.warn({ allocation: uuid, error: started.left.message }, 'allocation not started');
     const a = await allocations.get(uuid);
     if (!a) throw notFoundError(uuid);
-    reply.code(201).header('location', `${req.baseUrl}/v1/allocations/${uuid}`);
+    created(req, reply, 'allocations', uuid);
     return allocationJson(req, a);
   });
 
@@ -253,10 +244,7 @@ export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOption
   };
   app.get('/v1/nodes/:node_ident/allocation', { schema: { tags, summary: "A node's allocation (≥1.52)" } }, async (req) => {
     readGate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     return allocationJson(req, await nodeAllocation(req), fields);
   });
   app.delete('/v1/nodes/:node_ident/allocation', { schema: { tags, summary: "Delete a node's allocation (≥1.52): 204" } }, async (req, reply) => {

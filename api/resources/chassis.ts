@@ -9,18 +9,15 @@ import { domainError } from '../../domain/errors.ts';
 import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
-  checkAllowSpecifyFields,
   canonicalUuid,
   checkInvalidFields,
   commonListArgs,
   envelope,
   isUuidLike,
-  nextUrl,
   queryOf,
   rejectUnexpected,
   returnFields,
   sanitize,
-  stringListArg,
   type SortSpec,
 } from '../collection.ts';
 import type { ChassisView } from '../deps.ts';
@@ -29,6 +26,7 @@ import { applyPatch, changedFields, checkAllowedPaths, validatePatchDocument } f
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark, makeLink } from '../url.ts';
 import { nowOf, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 
 const notFound = (uuid: string) => fromDomainError(domainError('ChassisNotFound', `Chassis ${uuid} could not be found.`));
 
@@ -94,12 +92,7 @@ export const chassisRoutes = async (app: FastifyInstance, ctx: ResourceOptions):
     const items = page.right.map((c) => chassisJson(req.baseUrl, c));
     if (fields) checkInvalidFields(fields, chassisFieldNames);
     // Ironic's order: sort_key, sort_dir, detail, then fields (re-added last by get_next)
-    const next = nextUrl(req.baseUrl, detailPath ? 'chassis/detail' : 'chassis', items, args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['detail', detailPath ? undefined : args.detail],
-      ['fields', fields],
-    ]);
+    const next = nextPage(req, 'chassis', detailPath, items, args, fields);
     return envelope('chassis', items.map((i) => sanitize(i, fields)), next);
   };
 
@@ -122,10 +115,7 @@ export const chassisRoutes = async (app: FastifyInstance, ctx: ResourceOptions):
     '/v1/chassis/:chassis_uuid',
     { schema: { tags, summary: 'Show a chassis', params: { type: 'object', properties: { chassis_uuid: { type: 'string' } } }, response: { 200: itemSchema } } },
     async (req) => {
-      const query = queryOf(req);
-      rejectUnexpected(query, ['fields']);
-      const fields = stringListArg(query, 'fields');
-      checkAllowSpecifyFields(req, fields);
+      const fields = showFields(req);
       const uuid = chassisUuidParam(req);
       const c = chassisJson(req.baseUrl, await load(uuid));
       checkInvalidFields(fields, chassisFieldNames);
@@ -144,7 +134,7 @@ export const chassisRoutes = async (app: FastifyInstance, ctx: ResourceOptions):
         data: { uuid, at: nowOf(ctx), fields: { description: body.description ?? null, extra: body.extra ?? {} } },
       });
       const c = await load(uuid);
-      reply.code(201).header('location', `${req.baseUrl}/v1/chassis/${uuid}`);
+      created(req, reply, 'chassis', uuid);
       return chassisJson(req.baseUrl, c);
     },
   );

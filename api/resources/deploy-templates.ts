@@ -15,17 +15,14 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkAllowSpecifyFields,
   checkInvalidFields,
   commonListArgs,
   envelope,
   isUuidLike,
-  nextUrl,
   queryOf,
   rejectUnexpected,
   returnFields,
   sanitize,
-  stringListArg,
   type SortSpec,
 } from '../collection.ts';
 import type { DeployTemplateView } from '../deps.ts';
@@ -37,6 +34,7 @@ import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { maskSecrets } from './node-json.ts';
 import { nowOf, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 import { validateTrait } from './node-extras.ts';
 
 const tags = ['deploy templates'];
@@ -127,12 +125,7 @@ export const deployTemplateRoutes = async (app: FastifyInstance, ctx: ResourceOp
     const page = await templates.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters: {} });
     if (E.isLeft(page)) throw fromDomainError(page.left);
     const items = page.right.map((d) => deployTemplateJson(req, d, fields));
-    const next = nextUrl(req.baseUrl, detailPath ? 'deploy_templates/detail' : 'deploy_templates', items, args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['detail', detailPath ? undefined : args.detail],
-      ['fields', fields],
-    ]);
+    const next = nextPage(req, 'deploy_templates', detailPath, items, args, fields);
     return envelope('deploy_templates', items, next);
   };
 
@@ -140,10 +133,7 @@ export const deployTemplateRoutes = async (app: FastifyInstance, ctx: ResourceOp
   app.get('/v1/deploy_templates/detail', { schema: { tags, summary: 'List deploy templates with every field (≥1.55)' } }, async (req) => list(req, true));
   app.get('/v1/deploy_templates/:template_ident', { schema: { tags, summary: 'Show a deploy template (UUID or name)' } }, async (req) => {
     readGate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     return deployTemplateJson(req, await load(req), fields);
   });
 
@@ -156,7 +146,7 @@ export const deployTemplateRoutes = async (app: FastifyInstance, ctx: ResourceOp
     await write(ctx, req, 'deploytemplate', uuid, { type: 'CreateDeployTemplate', data: { uuid, at: nowOf(ctx), fields } });
     const d = await templates.get(uuid);
     if (!d) throw notFoundError(uuid);
-    reply.code(201).header('location', `${req.baseUrl}/v1/deploy_templates/${uuid}`);
+    created(req, reply, 'deploy_templates', uuid);
     return deployTemplateJson(req, d);
   });
 

@@ -26,6 +26,7 @@ import { interfaceNames, type ConductorView, type HardwareTypeInfo } from '../de
 import { clientError, fromDomainError, notAcceptable, notFound } from '../http-errors.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { selfAndBookmark } from '../url.ts';
+import { showFields } from './crud.ts';
 
 const driverNotFound = (name: string) => clientError(`Could not find the following driver(s) or hardware type(s): ${name}.`, 404, 'DriverNotFound');
 
@@ -167,10 +168,7 @@ export const fleetRoutes = async (app: FastifyInstance, ctx: ResourceOptions): P
 
   app.get('/v1/conductors/:hostname', { schema: { tags: ['conductors'], summary: 'Show a conductor (≥1.49)' } }, async (req) => {
     requireVersion(req, 49, 'not-found');
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     const hostname = (req.params as { hostname: string }).hostname;
     const c = (await allConductors()).find((x) => x.hostname === hostname);
     if (!c) throw fromDomainError(domainError('ConductorNotFound', `Conductor ${hostname} could not be found.`));

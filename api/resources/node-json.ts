@@ -5,7 +5,7 @@
 // removed, and old state names for old versions.
 
 import type { FastifyRequest } from 'fastify';
-import { checkInvalidFields, sanitize, type VersionedFields } from '../collection.ts';
+import { checkInvalidFields, hideVersionedFields, sanitize, type VersionedFields } from '../collection.ts';
 import { revisionOf, type NodeView } from '../deps.ts';
 import { clientError } from '../http-errors.ts';
 import { allows } from '../plugins/versions.ts';
@@ -173,8 +173,7 @@ export const sanitizeNode = (req: FastifyRequest, node: Record<string, unknown>,
     if (!allows(req, 2) && node.provision_state === 'available') node.provision_state = null;
     if (!allows(req, 39) && node.provision_state === 'inspect wait') node.provision_state = 'inspecting';
   }
-  for (const [field, minor] of Object.entries(nodeVersionedFields)) if (field in node && !allows(req, minor)) delete node[field];
-  return node;
+  return hideVersionedFields(req, node, nodeVersionedFields);
 };
 
 /**

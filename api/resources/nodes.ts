@@ -16,7 +16,6 @@ import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   booleanArg,
   canonicalUuid,
-  checkAllowSpecifyFields,
   checkAllowedFields,
   commonListArgs,
   envelope,
@@ -40,6 +39,7 @@ import { allows } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { commandMeta, noOwnerError, nowOf, placementOf, requireOwner, waitForWrite, write } from './common.ts';
+import { showFields } from './crud.ts';
 import { checkNodeQueryFields, listBody, NodeRenderCache, nodeJson, nodeObjectFields, nodeVersionedFields, type NodeJsonContext } from './node-json.ts';
 import { checkNameAcceptable, nodeLookup, nodeNotFound } from './node-lookup.ts';
 
@@ -311,10 +311,7 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   };
 
   const fieldsOfShow = (req: FastifyRequest): string[] | undefined => {
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     checkAllowedFields(req, fields, nodeVersionedFields);
     checkNodeQueryFields(fields);
     return fields;

@@ -13,19 +13,18 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkAllowSpecifyFields,
+  checkAllowedFields,
   checkInvalidFields,
   commonListArgs,
   envelope,
+  hideVersionedFields,
   isUuidLike,
-  nextUrl,
   parseBoolean,
   queryOf,
   rejectUnexpected,
   returnFields,
   sanitize,
   stringArg,
-  stringListArg,
   type SortSpec,
   type VersionedFields,
 } from '../collection.ts';
@@ -36,6 +35,7 @@ import { allows, requireVersion } from '../plugins/versions.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { makeLink, selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 import { isValidLogicalName, nodeLookup } from './node-lookup.ts';
 
 const tags = ['portgroups'];
@@ -120,8 +120,7 @@ export const portgroupJson = (req: FastifyRequest, pg: PortgroupView, fields?: r
   if (fields) checkInvalidFields(fields, fieldNames);
   else out.ports = [makeLink('self', base, 'portgroups', `${pg.uuid}/ports`), makeLink('bookmark', base, 'portgroups', `${pg.uuid}/ports`, true)];
   sanitize(out, fields);
-  for (const [f, minor] of Object.entries(versioned)) if (f in out && !allows(req, minor)) delete out[f];
-  return out;
+  return hideVersionedFields(req, out, versioned);
 };
 
 export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -129,9 +128,7 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
   const pgs = deps.readModels.portgroups;
   const lookup = nodeLookup(deps.readModels.nodes);
   const gate = (req: FastifyRequest) => requireVersion(req, 23, 'not-found');
-  const checkFields = (req: FastifyRequest, fields: Iterable<string> | undefined) => {
-    for (const f of fields ?? []) if (versioned[f] !== undefined && !allows(req, versioned[f]!)) throw notAcceptable();
-  };
+  const checkFields = (req: FastifyRequest, fields: readonly string[] | undefined) => checkAllowedFields(req, fields, versioned);
 
   const find = async (ident: string): Promise<PortgroupView | undefined> =>
     isUuidLike(ident) ? pgs.get(canonicalUuid(ident)) : isValidLogicalName(ident) ? pgs.getByName(ident) : undefined;
@@ -161,12 +158,7 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
     const page = await pgs.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters: f });
     if (E.isLeft(page)) throw fromDomainError(page.left);
     const items = page.right.map((pg) => portgroupJson(req, pg, fields));
-    const next = nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items, args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['detail', detailPath ? undefined : args.detail],
-      ['fields', fields],
-    ]);
+    const next = nextPage(req, resource, detailPath, items, args, fields);
     return envelope('portgroups', items, next);
   };
 
@@ -180,10 +172,7 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
   });
   app.get('/v1/portgroups/:portgroup_ident', { schema: { tags, summary: 'Show a portgroup (UUID or name)' } }, async (req) => {
     gate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     checkFields(req, fields);
     return portgroupJson(req, await load(req), fields);
   });
@@ -213,7 +202,7 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
     await write(ctx, req, 'portgroup', uuid, { type: 'CreatePortgroup', data: { uuid, at: nowOf(ctx), fields } });
     const pg = await pgs.get(uuid);
     if (!pg) throw fromDomainError(domainError('PortgroupNotFound', `Portgroup ${uuid} could not be found.`));
-    reply.code(201).header('location', `${req.baseUrl}/v1/portgroups/${uuid}`);
+    created(req, reply, 'portgroups', uuid);
     return portgroupJson(req, pg);
   });
 
@@ -221,7 +210,7 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
     gate(req);
     rejectUnexpected(queryOf(req), []);
     const patch = validatePatchDocument(bodyOf(req.body));
-    checkFields(req, checkAllowedPaths(patch, PATCH_ALLOWED));
+    checkFields(req, [...checkAllowedPaths(patch, PATCH_ALLOWED)]);
     const current = await load(req);
     const doc: Record<string, unknown> = {
       uuid: current.uuid,

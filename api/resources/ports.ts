@@ -15,12 +15,11 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkAllowSpecifyFields,
   checkInvalidFields,
   commonListArgs,
   envelope,
+  hideVersionedFields,
   isUuidLike,
-  nextUrl,
   parseBoolean,
   queryOf,
   rejectUnexpected,
@@ -40,6 +39,7 @@ import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 import { nodeLookup } from './node-lookup.ts';
 
 const tags = ['ports'];
@@ -166,8 +166,7 @@ export const portJson = (req: FastifyRequest, p: PortView, fields?: readonly str
   };
   if (fields) checkInvalidFields(fields, portFieldNames);
   sanitize(out, fields);
-  for (const [field, minor] of Object.entries(portVersionedFields)) if (field in out && !allows(req, minor)) delete out[field];
-  return out;
+  return hideVersionedFields(req, out, portVersionedFields);
 };
 
 export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -238,12 +237,7 @@ export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
       rows = page.right;
     }
     const items = rows.map((p) => portJson(req, p, fields));
-    const next = address !== undefined ? undefined : nextUrl(req.baseUrl, detailPath ? `${scope.resource}/detail` : scope.resource, items, args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['detail', detailPath ? undefined : args.detail],
-      ['fields', fields],
-    ]);
+    const next = address !== undefined ? undefined : nextPage(req, scope.resource, detailPath, items, args, fields);
     return envelope('ports', items, next);
   };
 
@@ -251,10 +245,7 @@ export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   app.get('/v1/ports/detail', { schema: { tags, summary: 'List ports with every field' } }, async (req) => list(req, true, { resource: 'ports' }));
 
   app.get('/v1/ports/:port_uuid', { schema: { tags, summary: 'Show a port' } }, async (req) => {
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     checkPortFields(req, fields);
     return portJson(req, await load(portUuidParam(req)), fields);
   });
@@ -294,7 +285,7 @@ export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
     const uuid = body.uuid ?? randomUUID();
     const { uuid: _u, ...fields } = body;
     await write(ctx, req, 'port', uuid, { type: 'CreatePort', data: { uuid, at: nowOf(ctx), fields: fields as PortCreateFields } });
-    reply.code(201).header('location', `${req.baseUrl}/v1/ports/${uuid}`);
+    created(req, reply, 'ports', uuid);
     return portJson(req, await load(uuid));
   });
 

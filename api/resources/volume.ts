@@ -15,18 +15,15 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkAllowSpecifyFields,
   checkInvalidFields,
   commonListArgs,
   envelope,
   isUuidLike,
-  nextUrl,
   queryOf,
   rejectUnexpected,
   returnFields,
   sanitize,
   stringArg,
-  stringListArg,
   type SortSpec,
 } from '../collection.ts';
 import type { NodeView, VolumeConnectorView, VolumeTargetView } from '../deps.ts';
@@ -37,6 +34,7 @@ import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { makeLink, selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
+import { created, nextPage, showFields } from './crud.ts';
 import { nodeLookup } from './node-lookup.ts';
 
 const tags = ['volume'];
@@ -137,12 +135,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
       const page = await q.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters: node ? { node_uuid: node.uuid } : {} });
       if (E.isLeft(page)) throw fromDomainError(page.left);
       const items = page.right.map((v) => kind.toJson(req, v, fields));
-      const next = nextUrl(req.baseUrl, resource, items, args.limit, [
-        ['sort_key', args.sortKey],
-        ['sort_dir', args.sortDir],
-        ['detail', args.detail],
-        ['fields', fields],
-      ]);
+      const next = nextPage(req, resource, false, items, args, fields);
       return envelope(kind.plural, items, next);
     };
   const listConnectors = listOf(connectorKind, connectors);
@@ -209,10 +202,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
   app.get('/v1/volume/connectors', { schema: { tags, summary: 'List volume connectors (≥1.32)' } }, async (req) => listConnectors(req, false));
   app.get('/v1/volume/connectors/:connector_uuid', { schema: { tags, summary: 'Show a volume connector' } }, async (req) => {
     gate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     return connectorJson(req, await loadConnector(uuidParam(req, 'connector_uuid')), fields);
   });
   app.post('/v1/volume/connectors', { schema: { tags, summary: 'Create a volume connector (≥1.32): 201', body: jsonSchemaOf(t.exact(ConnectorBody)) } }, async (req, reply) => {
@@ -223,7 +213,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
     await connectorUnique(fields.type, fields.connector_id);
     const uuid = given ?? randomUUID();
     await write(ctx, req, 'volumeconnector', uuid, { type: 'CreateVolumeConnector', data: { uuid, at: nowOf(ctx), fields: fields as VolumeConnectorCreateFields } });
-    reply.code(201).header('location', `${req.baseUrl}/v1/volume/connectors/${uuid}`);
+    created(req, reply, 'volume/connectors', uuid);
     return connectorJson(req, await loadConnector(uuid));
   });
   app.patch('/v1/volume/connectors/:connector_uuid', { schema: { tags, summary: 'Update a volume connector (JSON patch; node powered off)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
@@ -292,10 +282,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
   app.get('/v1/volume/targets', { schema: { tags, summary: 'List volume targets (≥1.32)' } }, async (req) => listTargets(req, false));
   app.get('/v1/volume/targets/:target_uuid', { schema: { tags, summary: 'Show a volume target' } }, async (req) => {
     gate(req);
-    const query = queryOf(req);
-    rejectUnexpected(query, ['fields']);
-    const fields = stringListArg(query, 'fields');
-    checkAllowSpecifyFields(req, fields);
+    const fields = showFields(req);
     return targetJson(req, await loadTarget(uuidParam(req, 'target_uuid')), fields);
   });
   app.post('/v1/volume/targets', { schema: { tags, summary: 'Create a volume target (≥1.32): 201', body: jsonSchemaOf(t.exact(TargetBody)) } }, async (req, reply) => {
@@ -306,7 +293,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
     await bootIndexUnique(fields.node_uuid, fields.boot_index);
     const uuid = given ?? randomUUID();
     await write(ctx, req, 'volumetarget', uuid, { type: 'CreateVolumeTarget', data: { uuid, at: nowOf(ctx), fields: fields as VolumeTargetCreateFields } });
-    reply.code(201).header('location', `${req.baseUrl}/v1/volume/targets/${uuid}`);
+    created(req, reply, 'volume/targets', uuid);
     return targetJson(req, await loadTarget(uuid));
   });
   app.patch('/v1/volume/targets/:target_uuid', { schema: { tags, summary: 'Update a volume target (JSON patch; node powered off)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {

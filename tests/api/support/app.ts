@@ -3,7 +3,7 @@
 // noauth unless told otherwise. Helpers seed nodes in any state (as stored events), count the
 // events in the log (to prove a refused request wrote nothing) and inject one failure.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,11 @@ import type { ApiDeps } from '../../../api/deps.ts';
 import type { LocalConductor } from '../../../api/local-conductor.ts';
 import { startApiRuntime, type ApiRuntime } from '../../../api/runtime.ts';
 import type { DomainError } from '../../../domain/errors.ts';
-import { nodeDecider } from '../../../domain/node/index.ts';
 import type { Node } from '../../../domain/node/node.ts';
 import { SqliteEventStore } from '../../../eventstore/sqlite.ts';
 import type { RecordedEvent } from '../../../eventstore/port.ts';
 import { createSecretBox } from '../../../secrets/secret-box.ts';
+import { nodeSeeder } from './seed.ts';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -47,8 +47,6 @@ export interface TestAppOptions {
   /** finish fake-hardware work at once (default true) */
   fakeWork?: boolean;
 }
-
-const at = () => new Date().toISOString().replace('Z', '+00:00');
 
 export const testApp = async (env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-api-'));
@@ -102,16 +100,7 @@ export const testApp = async (env: Record<string, string> = {}, options: TestApp
     const head = await store.headPosition();
     if (head !== 'start') await real.readModels.waitForPosition(head, 5000);
   };
-  const appendNodeEvents = async (uuid: string, events: Array<{ type: string; data: unknown }>) => {
-    const existing = await store.readStream(`node-${uuid}`);
-    const correlationId = `req-${randomUUID()}`;
-    await store.append(
-      `node-${uuid}`,
-      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata: { correlationId, causationId: correlationId, actor: 'test-seed', timestamp: at() } })),
-      existing.length === 0 ? 'no_stream' : existing[existing.length - 1]!.revision,
-    );
-    await waitHead();
-  };
+  const { appendNodeEvents, seedNode } = nodeSeeder(store, waitHead);
 
   return {
     app,
@@ -122,18 +111,7 @@ export const testApp = async (env: Record<string, string> = {}, options: TestApp
     local: runtime.local!,
     events: () => store.readAll(),
     count: async () => (await store.readAll()).length,
-    seedNode: async (fields) => {
-      const uuid = fields.uuid ?? randomUUID();
-      const decided = nodeDecider.decide(
-        { type: 'CreateNode', data: { uuid, at: at(), fields: { driver: fields.driver ?? 'fake-hardware' } } },
-        nodeDecider.initialState(),
-      );
-      if (E.isLeft(decided)) throw new Error(decided.left.message);
-      const created = decided.right[0] as { type: 'NodeCreated'; data: { node: Node } };
-      const node: Node = { ...created.data.node, ...fields, uuid };
-      await appendNodeEvents(uuid, [{ type: 'NodeCreated', data: { node } }]);
-      return node;
-    },
+    seedNode,
     appendNodeEvents,
     failNext: (e) => {
       failure = e;

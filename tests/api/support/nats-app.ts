@@ -4,11 +4,10 @@
 // fake-hardware), which can be started and stopped (all of them stopped = no conductor alive).
 // Also seeds nodes in any state as stored events, like support/app.ts.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { buildApp } from '../../../api/app.ts';
@@ -19,12 +18,12 @@ import { MembershipView } from '../../../conductor/membership-view.ts';
 import { connectNats } from '../../../conductor/nats.ts';
 import { NodeRouter } from '../../../conductor/routing.ts';
 import { liveMembers } from '../../../domain/conductor/index.ts';
-import { nodeDecider } from '../../../domain/node/index.ts';
 import type { Node } from '../../../domain/node/node.ts';
 import type { SecretBox } from '../../../domain/secrets.ts';
 import { SqliteEventStore } from '../../../eventstore/sqlite.ts';
 import { createSecretBox } from '../../../secrets/secret-box.ts';
 import { startNatsServer, type NatsServer } from '../../support/nats.ts';
+import { nodeSeeder } from './seed.ts';
 
 export interface NatsApp {
   app: FastifyInstance;
@@ -49,8 +48,6 @@ export interface NatsApp {
   caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
-
-const at = () => new Date().toISOString().replace('Z', '+00:00');
 
 export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp> => {
   const nats: NatsServer = await startNatsServer();
@@ -84,16 +81,7 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
     const ok = await view.waitFor((m) => liveMembers(m).map((x) => x.hostname).sort().join(',') === want, ms);
     if (!ok) throw new Error(`live conductors never became [${want}]`);
   };
-  const appendNodeEvents = async (uuid: string, events: Array<{ type: string; data: unknown }>) => {
-    const existing = await store.readStream(`node-${uuid}`);
-    const correlationId = `req-${randomUUID()}`;
-    await store.append(
-      `node-${uuid}`,
-      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata: { correlationId, causationId: correlationId, actor: 'test-seed', timestamp: at() } })),
-      existing.length === 0 ? 'no_stream' : existing[existing.length - 1]!.revision,
-    );
-    await caughtUp();
-  };
+  const { appendNodeEvents, seedNode } = nodeSeeder(store, caughtUp);
 
   return {
     app,
@@ -136,15 +124,7 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
       }
       return { status: r.statusCode, body, raw: r.body, headers: r.headers };
     },
-    seedNode: async (fields) => {
-      const uuid = fields.uuid ?? randomUUID();
-      const decided = nodeDecider.decide({ type: 'CreateNode', data: { uuid, at: at(), fields: { driver: fields.driver ?? 'fake-hardware' } } }, nodeDecider.initialState());
-      if (E.isLeft(decided)) throw new Error(decided.left.message);
-      const created = decided.right[0] as { type: 'NodeCreated'; data: { node: Node } };
-      const node: Node = { ...created.data.node, ...fields, uuid };
-      await appendNodeEvents(uuid, [{ type: 'NodeCreated', data: { node } }]);
-      return node;
-    },
+    seedNode,
     appendNodeEvents,
     count: async () => (await store.readAll()).length,
     caughtUp,
