@@ -17,7 +17,7 @@ const job = workerData as PartitionJob;
 const run = async (): Promise<{ events: number; position: string }> => {
   // a catch-up reads every page once: a large page cache would only add to the memory used
   const own = await openEventStore({ dataDir: job.location.dataDir, eventstoreUrl: job.location.eventstoreUrl, sqlite: { batchSize: job.batchSize, cacheSizeKib: 4096 } });
-  const store = job.fed ? fedStore(own, parentPort!) : own;
+  const store = job.fed && job.counter ? fedStore(own, parentPort!, job.counter) : own;
   removeDbFiles(job.file);
   const db = ReadModelDb.open(job.file, readModels(), { bulk: true });
   const projector = new Projector({

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
-import { feedPartitions, FeedSink, isFeedAck, type FeedMessage } from './feed.ts';
+import { feedPartitions, FeedSink, isFeedAck, newFeedCounter, type FeedMessage } from './feed.ts';
 import { acquireLease } from './lease.ts';
 import type { ProjectionModel } from './model.ts';
 import { Projector } from './projector.ts';
@@ -79,6 +79,8 @@ export interface PartitionJob {
   batchSize: number;
   /** the main thread feeds the log's rows (feed.ts); otherwise the worker subscribes itself */
   fed: boolean;
+  /** the fed worker's count of handled batches (shared memory, see feed.ts) */
+  counter?: Int32Array;
 }
 
 const hexGroups = (n: number): string[][] => {
@@ -121,7 +123,7 @@ interface RunningWorker {
 }
 
 /** batches of a fed worker waiting to be handled: the reader stays a little ahead, memory bounded */
-const maxInFlight = 4;
+const maxInFlight = 16;
 
 const startWorker = (job: PartitionJob): RunningWorker => {
   // tsx's hooks are registered in the worker before it loads the TypeScript entry
@@ -134,13 +136,13 @@ const startWorker = (job: PartitionJob): RunningWorker => {
     // young instead of being promoted (less GC), without letting the heap balloon
     resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.RB_YOUNG ?? 32) },
   });
-  const sink = job.fed
+  const sink = job.counter
     ? new FeedSink((m: FeedMessage) => {
         // the typed arrays are handed over, not copied
         const b = m.feed === 'rows' ? m.batch : undefined;
         const arrays = b ? [b.pos, b.rev, b.created, b.stream, b.type, b.idEnds, b.dataEnds, b.metaEnds] : [];
         worker.postMessage(m, arrays.map((a) => a.buffer as ArrayBuffer));
-      }, maxInFlight)
+      }, job.counter, maxInFlight)
     : undefined;
   const result = new Promise<{ events: number; position: Checkpoint }>((resolve, reject) => {
     let settled = false;
@@ -196,6 +198,7 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     until: String(head),
     batchSize,
     fed,
+    counter: fed ? newFeedCounter() : undefined,
   }));
   const running = parts.map(startWorker);
   try {

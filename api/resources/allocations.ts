@@ -14,27 +14,24 @@ import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
   checkAllowedFields,
-  checkInvalidFields,
   commonListArgs,
   envelope,
-  hideVersionedFields,
   isUuidLike,
   queryOf,
   rejectUnexpected,
-  sanitize,
   stringArg,
   type SortSpec,
   type VersionedFields,
 } from '../collection.ts';
 import type { AllocationFilters, AllocationView, NodeView } from '../deps.ts';
 import { clientError, fromDomainError, notAcceptable } from '../http-errors.ts';
-import { applyPatch, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
+import { applyPatch } from '../patch.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { commandMeta, nowOf, waitForWrite, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { created, nextPage, patchRequest, sanitized, showFields, stamps } from './crud.ts';
 import { validateTrait } from './node-extras.ts';
 import { isValidLogicalName, nodeLookup } from './node-lookup.ts';
 
@@ -64,9 +61,7 @@ const keys = Object.keys(props);
 
 export const allocationJson = (req: FastifyRequest, a: AllocationView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    uuid: a.uuid,
-    created_at: a.created_at,
-    updated_at: a.updated_at,
+    ...stamps(a),
     name: a.name,
     node_uuid: a.node_uuid,
     state: a.state,
@@ -78,9 +73,7 @@ export const allocationJson = (req: FastifyRequest, a: AllocationView, fields?: 
     owner: a.owner,
     links: selfAndBookmark(req.baseUrl, 'allocations', a.uuid),
   };
-  if (fields) checkInvalidFields(fields, fieldNames);
-  sanitize(out, fields);
-  return hideVersionedFields(req, out, versioned);
+  return sanitized(req, out, fields, fieldNames, versioned);
 };
 
 export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -188,9 +181,7 @@ export const allocationRoutes = async (app: FastifyInstance, ctx: ResourceOption
 
   app.patch('/v1/allocations/:allocation_ident', { schema: { tags, summary: 'Update an allocation\'s name and extra (≥1.57)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
     writeGate(req, 57);
-    rejectUnexpected(queryOf(req), []);
-    const patch = validatePatchDocument(bodyOf(req.body));
-    checkAllowedPaths(patch, ['name', 'extra']);
+    const { patch } = patchRequest(req, ['name', 'extra']);
     const current = await load(req);
     const patched = applyPatch({ name: current.name, extra: current.extra }, patch);
     const name = patched.name ?? null;

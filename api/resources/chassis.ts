@@ -22,11 +22,11 @@ import {
 } from '../collection.ts';
 import type { ChassisView } from '../deps.ts';
 import { clientError, fromDomainError, webobError } from '../http-errors.ts';
-import { applyPatch, changedFields, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
+import { applyPatch, changedFields } from '../patch.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark, makeLink } from '../url.ts';
 import { nowOf, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { created, nextPage, patchRequest, showFields } from './crud.ts';
 
 const notFound = (uuid: string) => fromDomainError(domainError('ChassisNotFound', `Chassis ${uuid} could not be found.`));
 
@@ -143,9 +143,7 @@ export const chassisRoutes = async (app: FastifyInstance, ctx: ResourceOptions):
     '/v1/chassis/:chassis_uuid',
     { schema: { tags, summary: 'Update a chassis (JSON patch)', body: { type: 'array', items: { type: 'object' } }, response: { 200: itemSchema } } },
     async (req) => {
-      rejectUnexpected(queryOf(req), []);
-      const patch = validatePatchDocument(bodyOf(req.body));
-      checkAllowedPaths(patch, chassisKeys);
+      const { patch } = patchRequest(req, chassisKeys);
       const uuid = (req.params as { chassis_uuid: string }).chassis_uuid;
       const current = await load(uuid);
       const doc = { uuid: current.uuid, description: current.description, extra: current.extra ?? {}, created_at: current.created_at, updated_at: current.updated_at };

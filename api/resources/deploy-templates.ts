@@ -15,26 +15,24 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkInvalidFields,
   commonListArgs,
   envelope,
   isUuidLike,
   queryOf,
   rejectUnexpected,
   returnFields,
-  sanitize,
   type SortSpec,
 } from '../collection.ts';
 import type { DeployTemplateView } from '../deps.ts';
 import { clientError, fromDomainError } from '../http-errors.ts';
-import { applyPatch, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
+import { applyPatch } from '../patch.ts';
 import { requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { maskSecrets } from './node-json.ts';
 import { nowOf, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { created, nextPage, patchRequest, sanitized, showFields, stamps } from './crud.ts';
 import { validateTrait } from './node-extras.ts';
 
 const tags = ['deploy templates'];
@@ -73,16 +71,13 @@ const validateStep = (ctx: ResourceOptions, s: unknown): DeployTemplateStep => {
 
 export const deployTemplateJson = (req: FastifyRequest, d: DeployTemplateView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    uuid: d.uuid,
-    created_at: d.created_at,
-    updated_at: d.updated_at,
+    ...stamps(d),
     extra: d.extra ?? {},
     name: d.name,
     steps: d.steps.map((s) => ({ interface: s.interface, step: s.step, args: maskSecrets(s.args ?? {}), priority: s.priority })),
     links: selfAndBookmark(req.baseUrl, 'deploy_templates', d.uuid),
   };
-  if (fields) checkInvalidFields(fields, fieldNames);
-  return sanitize(out, fields);
+  return sanitized(req, out, fields, fieldNames);
 };
 
 export const deployTemplateRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -152,9 +147,7 @@ export const deployTemplateRoutes = async (app: FastifyInstance, ctx: ResourceOp
 
   app.patch('/v1/deploy_templates/:template_ident', { schema: { tags, summary: 'Update a deploy template (JSON patch: extra, name, steps)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
     writeGate(req);
-    rejectUnexpected(queryOf(req), []);
-    const patch = validatePatchDocument(bodyOf(req.body));
-    checkAllowedPaths(patch, ['extra', 'name', 'steps']);
+    const { patch } = patchRequest(req, ['extra', 'name', 'steps']);
     const current = await load(req);
     const patched = applyPatch({ uuid: current.uuid, name: current.name, steps: current.steps, extra: current.extra }, patch);
     const v = validate(patched);

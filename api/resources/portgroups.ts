@@ -14,28 +14,25 @@ import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
   checkAllowedFields,
-  checkInvalidFields,
   commonListArgs,
   envelope,
-  hideVersionedFields,
   isUuidLike,
   parseBoolean,
   queryOf,
   rejectUnexpected,
   returnFields,
-  sanitize,
   stringArg,
   type SortSpec,
   type VersionedFields,
 } from '../collection.ts';
 import type { NodeView, PortgroupFilters, PortgroupView } from '../deps.ts';
 import { clientError, fromDomainError, notAcceptable, notFound } from '../http-errors.ts';
-import { applyPatch, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
+import { applyPatch } from '../patch.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { makeLink, selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { created, nextPage, patchRequest, sanitized, showFields, stamps } from './crud.ts';
 import { isValidLogicalName, nodeLookup } from './node-lookup.ts';
 
 const tags = ['portgroups'];
@@ -104,9 +101,7 @@ const validate = (value: unknown, invalidName: (n: string) => string): ValidPort
 export const portgroupJson = (req: FastifyRequest, pg: PortgroupView, fields?: readonly string[]): Record<string, unknown> => {
   const base = req.baseUrl;
   const out: Record<string, unknown> = {
-    uuid: pg.uuid,
-    created_at: pg.created_at,
-    updated_at: pg.updated_at,
+    ...stamps(pg),
     address: pg.address,
     extra: pg.extra ?? {},
     internal_info: pg.internal_info ?? {},
@@ -117,10 +112,8 @@ export const portgroupJson = (req: FastifyRequest, pg: PortgroupView, fields?: r
     links: selfAndBookmark(base, 'portgroups', pg.uuid),
     node_uuid: pg.node_uuid,
   };
-  if (fields) checkInvalidFields(fields, fieldNames);
-  else out.ports = [makeLink('self', base, 'portgroups', `${pg.uuid}/ports`), makeLink('bookmark', base, 'portgroups', `${pg.uuid}/ports`, true)];
-  sanitize(out, fields);
-  return hideVersionedFields(req, out, versioned);
+  if (!fields) out.ports = [makeLink('self', base, 'portgroups', `${pg.uuid}/ports`), makeLink('bookmark', base, 'portgroups', `${pg.uuid}/ports`, true)];
+  return sanitized(req, out, fields, fieldNames, versioned);
 };
 
 export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -208,9 +201,8 @@ export const portgroupRoutes = async (app: FastifyInstance, ctx: ResourceOptions
 
   app.patch('/v1/portgroups/:portgroup_ident', { schema: { tags, summary: 'Update a portgroup (JSON patch)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
     gate(req);
-    rejectUnexpected(queryOf(req), []);
-    const patch = validatePatchDocument(bodyOf(req.body));
-    checkFields(req, [...checkAllowedPaths(patch, PATCH_ALLOWED)]);
+    const { patch, paths } = patchRequest(req, PATCH_ALLOWED);
+    checkFields(req, [...paths]);
     const current = await load(req);
     const doc: Record<string, unknown> = {
       uuid: current.uuid,

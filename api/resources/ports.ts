@@ -15,16 +15,13 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkInvalidFields,
   commonListArgs,
   envelope,
-  hideVersionedFields,
   isUuidLike,
   parseBoolean,
   queryOf,
   rejectUnexpected,
   returnFields,
-  sanitize,
   stringArg,
   stringListArg,
   type Query,
@@ -33,13 +30,13 @@ import {
 } from '../collection.ts';
 import type { NodeView, PortFilters, PortgroupView, PortView } from '../deps.ts';
 import { clientError, fromDomainError, notAcceptable, notFound } from '../http-errors.ts';
-import { applyPatch, checkAllowedPaths, validatePatchDocument, type PatchOp } from '../patch.ts';
+import { applyPatch } from '../patch.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { created, nextPage, patchRequest, sanitized, showFields, stamps } from './crud.ts';
 import { nodeLookup } from './node-lookup.ts';
 
 const tags = ['ports'];
@@ -150,9 +147,7 @@ const checkPortFields = (req: FastifyRequest, fields: Iterable<string> | undefin
 /** port convert_with_links + port_sanitize. */
 export const portJson = (req: FastifyRequest, p: PortView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    uuid: p.uuid,
-    created_at: p.created_at,
-    updated_at: p.updated_at,
+    ...stamps(p),
     address: p.address,
     extra: p.extra ?? {},
     internal_info: p.internal_info ?? {},
@@ -164,9 +159,7 @@ export const portJson = (req: FastifyRequest, p: PortView, fields?: readonly str
     links: selfAndBookmark(req.baseUrl, 'ports', p.uuid),
     portgroup_uuid: p.portgroup_uuid,
   };
-  if (fields) checkInvalidFields(fields, portFieldNames);
-  sanitize(out, fields);
-  return hideVersionedFields(req, out, portVersionedFields);
+  return sanitized(req, out, fields, portFieldNames, portVersionedFields);
 };
 
 export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Promise<void> => {
@@ -290,9 +283,7 @@ export const portRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
   });
 
   app.patch('/v1/ports/:port_uuid', { schema: { tags, summary: 'Update a port (JSON patch)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
-    rejectUnexpected(queryOf(req), []);
-    const patch: PatchOp[] = validatePatchDocument(bodyOf(req.body));
-    const touched = checkAllowedPaths(patch, PATCH_ALLOWED);
+    const { patch, paths: touched } = patchRequest(req, PATCH_ALLOWED);
     checkPortFields(req, touched);
     if (patch.some((p) => p.path.startsWith('/local_link_connection/network_type')) && !allows(req, 64)) throw notAcceptable();
     const current = await load(portUuidParam(req));

@@ -15,26 +15,24 @@ import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
 import {
   canonicalUuid,
-  checkInvalidFields,
   commonListArgs,
   envelope,
   isUuidLike,
   queryOf,
   rejectUnexpected,
   returnFields,
-  sanitize,
   stringArg,
   type SortSpec,
 } from '../collection.ts';
 import type { NodeView, VolumeConnectorView, VolumeTargetView } from '../deps.ts';
 import { clientError, fromDomainError } from '../http-errors.ts';
-import { applyPatch, checkAllowedPaths, validatePatchDocument } from '../patch.ts';
+import { applyPatch } from '../patch.ts';
 import { requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
 import { jsonSchemaOf } from '../schema.ts';
 import { makeLink, selfAndBookmark } from '../url.ts';
 import { nowOf, write } from './common.ts';
-import { created, nextPage, showFields } from './crud.ts';
+import { changesFrom, created, nextPage, patchRequest, sanitized, showFields, stamps } from './crud.ts';
 import { nodeLookup } from './node-lookup.ts';
 
 const tags = ['volume'];
@@ -56,24 +54,19 @@ const targetFields = ['uuid', 'created_at', 'updated_at', 'boot_index', 'extra',
 
 export const connectorJson = (req: FastifyRequest, c: VolumeConnectorView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    uuid: c.uuid,
-    created_at: c.created_at,
-    updated_at: c.updated_at,
+    ...stamps(c),
     connector_id: c.connector_id,
     extra: c.extra ?? {},
     type: c.type,
     links: selfAndBookmark(req.baseUrl, 'volume/connectors', c.uuid),
     node_uuid: c.node_uuid,
   };
-  if (fields) checkInvalidFields(fields, connectorFields);
-  return sanitize(out, fields);
+  return sanitized(req, out, fields, connectorFields);
 };
 
 export const targetJson = (req: FastifyRequest, v: VolumeTargetView, fields?: readonly string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {
-    uuid: v.uuid,
-    created_at: v.created_at,
-    updated_at: v.updated_at,
+    ...stamps(v),
     boot_index: v.boot_index,
     extra: v.extra ?? {},
     properties: v.properties ?? {},
@@ -82,8 +75,7 @@ export const targetJson = (req: FastifyRequest, v: VolumeTargetView, fields?: re
     links: selfAndBookmark(req.baseUrl, 'volume/targets', v.uuid),
     node_uuid: v.node_uuid,
   };
-  if (fields) checkInvalidFields(fields, targetFields);
-  return sanitize(out, fields);
+  return sanitized(req, out, fields, targetFields);
 };
 
 interface Kind<V> {
@@ -218,17 +210,14 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
   });
   app.patch('/v1/volume/connectors/:connector_uuid', { schema: { tags, summary: 'Update a volume connector (JSON patch; node powered off)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
     gate(req);
-    rejectUnexpected(queryOf(req), []);
-    const patch = validatePatchDocument(bodyOf(req.body));
-    checkAllowedPaths(patch, ['connector_id', 'extra', 'node_uuid', 'type']);
+    const { patch } = patchRequest(req, ['connector_id', 'extra', 'node_uuid', 'type']);
     const current = await loadConnector(uuidParam(req, 'connector_uuid'));
     const patched = applyPatch({ uuid: current.uuid, connector_id: current.connector_id, extra: current.extra, node_uuid: current.node_uuid, type: current.type }, patch);
     const { uuid: _u, ...v } = validateConnector(patched);
     const node = await lookup.referenced(req, v.node_uuid);
     poweredOff(node, 'volume connector update');
     await connectorUnique(v.type, v.connector_id, current.uuid);
-    const changes: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) if (JSON.stringify(val) !== JSON.stringify((current as unknown as Record<string, unknown>)[k])) changes[k] = val;
+    const changes = changesFrom(current, v);
     if (Object.keys(changes).length) {
       await write(ctx, req, 'volumeconnector', current.uuid, { type: 'UpdateVolumeConnector', data: { uuid: current.uuid, at: nowOf(ctx), changes: changes as VolumeConnectorChanges } });
     }
@@ -298,9 +287,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
   });
   app.patch('/v1/volume/targets/:target_uuid', { schema: { tags, summary: 'Update a volume target (JSON patch; node powered off)', body: { type: 'array', items: { type: 'object' } } } }, async (req) => {
     gate(req);
-    rejectUnexpected(queryOf(req), []);
-    const patch = validatePatchDocument(bodyOf(req.body));
-    checkAllowedPaths(patch, ['boot_index', 'extra', 'node_uuid', 'properties', 'volume_id', 'volume_type']);
+    const { patch } = patchRequest(req, ['boot_index', 'extra', 'node_uuid', 'properties', 'volume_id', 'volume_type']);
     const current = await loadTarget(uuidParam(req, 'target_uuid'));
     const patched = applyPatch(
       { uuid: current.uuid, boot_index: current.boot_index, extra: current.extra, node_uuid: current.node_uuid, properties: current.properties, volume_id: current.volume_id, volume_type: current.volume_type },
@@ -310,8 +297,7 @@ export const volumeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): 
     const node = await lookup.referenced(req, v.node_uuid);
     poweredOff(node, 'volume target update');
     await bootIndexUnique(v.node_uuid, v.boot_index, current.uuid);
-    const changes: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) if (JSON.stringify(val) !== JSON.stringify((current as unknown as Record<string, unknown>)[k])) changes[k] = val;
+    const changes = changesFrom(current, v);
     if (Object.keys(changes).length) {
       await write(ctx, req, 'volumetarget', current.uuid, { type: 'UpdateVolumeTarget', data: { uuid: current.uuid, at: nowOf(ctx), changes: changes as VolumeTargetChanges } });
     }

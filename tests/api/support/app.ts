@@ -96,11 +96,7 @@ export const testApp = async (env: Record<string, string> = {}, options: TestApp
     throw err;
   }
 
-  const waitHead = async () => {
-    const head = await store.headPosition();
-    if (head !== 'start') await real.readModels.waitForPosition(head, 5000);
-  };
-  const { appendNodeEvents, seedNode } = nodeSeeder(store, waitHead);
+  const { caughtUp: waitHead, appendNodeEvents, seedNode } = nodeSeeder(store, real.readModels);
 
   return {
     app,

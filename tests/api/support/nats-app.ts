@@ -72,16 +72,12 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
   await app.ready();
   const running = new Map<string, { stop: () => void; exit: Promise<number> }>();
 
-  const caughtUp = async () => {
-    const head = await store.headPosition();
-    if (head !== 'start') await runtime.deps.readModels.waitForPosition(head, 5000);
-  };
   const waitLive = async (hosts: string[], ms = 10_000) => {
     const want = [...hosts].sort().join(',');
     const ok = await view.waitFor((m) => liveMembers(m).map((x) => x.hostname).sort().join(',') === want, ms);
     if (!ok) throw new Error(`live conductors never became [${want}]`);
   };
-  const { appendNodeEvents, seedNode } = nodeSeeder(store, caughtUp);
+  const { caughtUp, appendNodeEvents, seedNode } = nodeSeeder(store, runtime.deps.readModels);
 
   return {
     app,

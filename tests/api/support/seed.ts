@@ -1,21 +1,28 @@
 // Seeding nodes as stored events, shared by support/app.ts and support/nats-app.ts: a node in any
 // state is one NodeCreated (built by the real decider, then overridden), appended straight to the
-// log; each append then waits until the read models have caught up.
+// log; each append then waits until the read models have caught up with the log's head.
 
 import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
+import type { ApiDeps } from '../../../api/deps.ts';
 import { nodeDecider } from '../../../domain/node/index.ts';
 import type { Node } from '../../../domain/node/node.ts';
 import type { SqliteEventStore } from '../../../eventstore/sqlite.ts';
 
-export const at = () => new Date().toISOString().replace('Z', '+00:00');
+const at = () => new Date().toISOString().replace('Z', '+00:00');
 
 export interface NodeSeeder {
+  /** waits until the read models have applied everything in the log */
+  caughtUp(): Promise<void>;
   appendNodeEvents(uuid: string, events: Array<{ type: string; data: unknown }>): Promise<void>;
   seedNode(fields: Partial<Node>): Promise<Node>;
 }
 
-export const nodeSeeder = (store: SqliteEventStore, caughtUp: () => Promise<void>): NodeSeeder => {
+export const nodeSeeder = (store: SqliteEventStore, readModels: Pick<ApiDeps['readModels'], 'waitForPosition'>): NodeSeeder => {
+  const caughtUp = async () => {
+    const head = await store.headPosition();
+    if (head !== 'start') await readModels.waitForPosition(head, 5000);
+  };
   const appendNodeEvents = async (uuid: string, events: Array<{ type: string; data: unknown }>) => {
     const existing = await store.readStream(`node-${uuid}`);
     const correlationId = `req-${randomUUID()}`;
@@ -35,5 +42,5 @@ export const nodeSeeder = (store: SqliteEventStore, caughtUp: () => Promise<void
     await appendNodeEvents(uuid, [{ type: 'NodeCreated', data: { node } }]);
     return node;
   };
-  return { appendNodeEvents, seedNode };
+  return { caughtUp, appendNodeEvents, seedNode };
 };
