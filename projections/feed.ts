@@ -1,9 +1,9 @@
 // A rebuild's log reading, moved off the worker threads that project: the main thread reads the
 // log once (undecoded rows, `EventStore.readAllRaw`), routes each row to the partition of its
 // stream and posts the rows to that partition's worker, which decodes them there and hands them
-// to its projector as a catch-up subscription. Reading (SQLite's stepping and page reads) and
-// projecting then run on two cores; the worker decodes with the store's own decoder
-// (decodeRawEvent), so corrupt events fail exactly as they do through subscribeToAll.
+// to its projector as a catch-up subscription. Reading (SQLite's stepping and page reads, and the
+// metadata's parsing) and projecting then run on two cores. Corrupt events fail exactly as they
+// do through subscribeToAll: anything unusual is decoded by the store's own decodeRawEvent.
 // Flow control: at most `maxInFlight` batches wait per worker. The worker counts the batches it
 // handled in shared memory and posts a wake-up only when the main thread waits for it (see
 // FeedCounter): a message per batch was measured to cost the worker ~15% (each one wakes the
@@ -11,10 +11,12 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { decodeRawEvent } from '../eventstore/sqlite.ts';
+import { changeMeta, precomputedMeta, type ChangeMeta } from './model.ts';
 import type {
   AppendResult,
   BatchHandler,
   EventData,
+  EventMetadata,
   EventStore,
   ExpectedRevision,
   RawRecordedEvent,
@@ -29,39 +31,58 @@ import type {
 /**
  * A batch of rows as posted: column by column, so a batch is a handful of strings and typed
  * arrays to copy instead of thousands of values to serialise one by one (measured: posting the
- * rows themselves cost the worker as much as reading them). Stream ids and types are given once
- * per batch (`streams`, `types`) and indexed per row; ids, data and metadata texts are
- * concatenated, each row's text ending at its `*Ends` offset.
+ * rows themselves cost the worker as much as reading them). Repeated strings (stream ids, types,
+ * actors, correlation and causation ids) are given once per batch in a dictionary and indexed per
+ * row; ids, data, metadata and timestamps are concatenated, each row's text ending at its `*Ends`
+ * offset. The reading thread also parses the metadata and sends what the timeline needs of it
+ * (a ChangeMeta: actor, correlation, causation, timestamp), so the projecting thread parses it
+ * only if something asks for `metadata` itself. A row that is not plain (a column of an
+ * unexpected type, metadata that is not a JSON object) is sent as read, in `odd`: the worker
+ * decodes it with decodeRawEvent, which fails on it exactly as every read of the store does.
  */
 export interface RawBatch {
   n: number;
   pos: BigInt64Array;
   rev: BigInt64Array;
   created: BigInt64Array;
+  /** indexes into `words`: stream id, type, actor, correlation id, causation id */
   stream: Uint32Array;
-  streams: string[];
   type: Uint32Array;
-  types: string[];
+  actor: Uint32Array;
+  corr: Uint32Array;
+  caus: Uint32Array;
+  words: string[];
   ids: string;
   idEnds: Uint32Array;
   data: string;
   dataEnds: Uint32Array;
   meta: string;
   metaEnds: Uint32Array;
+  time: string;
+  timeEnds: Uint32Array;
+  /** row index → the row as read, for rows that are not plain */
+  odd: [number, RawRecordedEvent][];
 }
 
 /** Main thread → worker. */
 export type FeedMessage = { feed: 'rows'; batch: RawBatch } | { feed: 'end' } | { feed: 'error'; name: string; message: string };
 
-const indexOf = (m: Map<string, number>, list: string[], v: string): number => {
-  let i = m.get(v);
-  if (i === undefined) {
-    i = list.length;
-    list.push(v);
-    m.set(v, i);
-  }
-  return i;
-};
+/** Worker → main thread: the count the main thread waits for is reached. */
+export interface FeedAck {
+  feed: 'ack';
+}
+
+export const isFeedAck = (m: unknown): m is FeedAck => typeof m === 'object' && m !== null && (m as { feed?: unknown }).feed === 'ack';
+
+/**
+ * Shared by the main thread and one worker: [0] batches the worker has handled, [1] the count the
+ * main thread waits for (0: it does not wait).
+ */
+export const newFeedCounter = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
+
+/** the typed arrays of a batch (handed over to the worker, not copied) */
+export const batchArrays = (b: RawBatch): ArrayBuffer[] =>
+  [b.pos, b.rev, b.created, b.stream, b.type, b.actor, b.corr, b.caus, b.idEnds, b.dataEnds, b.metaEnds, b.timeEnds].map((a) => a.buffer as ArrayBuffer);
 
 /**
  * Texts longer than this many characters make a new batch. V8 allocates strings over 128 KiB in
@@ -70,19 +91,42 @@ const indexOf = (m: Map<string, number>, list: string[], v: string): number => {
  */
 const maxBatchText = 96 * 1024;
 
+const isPlainRow = (r: RawRecordedEvent): boolean =>
+  typeof r[0] === 'bigint' &&
+  typeof r[1] === 'string' &&
+  typeof r[2] === 'bigint' &&
+  typeof r[3] === 'string' &&
+  typeof r[4] === 'string' &&
+  typeof r[5] === 'string' &&
+  typeof r[6] === 'string' &&
+  typeof r[7] === 'bigint';
+
+/** the row's metadata as a ChangeMeta, or undefined when decodeRawEvent would refuse it */
+const metaOfRow = (r: RawRecordedEvent): ChangeMeta | undefined => {
+  let m: unknown;
+  try {
+    m = JSON.parse(r[6]);
+  } catch {
+    return undefined;
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined;
+  try {
+    return changeMeta(m, () => new Date(Number(r[7])));
+  } catch {
+    return undefined; // no timestamp and a `created` out of Date's range: the projector meets it
+  }
+};
+
 /** rows[from..] as a RawBatch, as many as fit in maxBatchText per text (main thread) */
 export const packRows = (rows: readonly RawRecordedEvent[], from: number): RawBatch => {
   let to = from;
-  let idLen = 0;
-  let dataLen = 0;
-  let metaLen = 0;
-  // a corrupt row may hold anything (even a non-string): its text is carried as it reads
-  const text = (v: unknown): string => (typeof v === 'string' ? v : String(v));
-  while (to < rows.length) {
+  let len = 0;
+  for (; to < rows.length; to++) {
     const r = rows[to];
-    const grown = Math.max((idLen += r[3].length), (dataLen += text(r[5]).length), (metaLen += text(r[6]).length));
-    if (grown > maxBatchText && to > from) break;
-    to++;
+    // data and metadata are the long texts; odd rows are few and short enough not to matter
+    len += typeof r[5] === 'string' ? r[5].length : 0;
+    len += typeof r[6] === 'string' ? r[6].length : 0;
+    if (len > maxBatchText && to > from) break;
   }
   const n = to - from;
   const b: RawBatch = {
@@ -91,77 +135,134 @@ export const packRows = (rows: readonly RawRecordedEvent[], from: number): RawBa
     rev: new BigInt64Array(n),
     created: new BigInt64Array(n),
     stream: new Uint32Array(n),
-    streams: [],
     type: new Uint32Array(n),
-    types: [],
+    actor: new Uint32Array(n),
+    corr: new Uint32Array(n),
+    caus: new Uint32Array(n),
+    words: [],
     ids: '',
     idEnds: new Uint32Array(n),
     data: '',
     dataEnds: new Uint32Array(n),
     meta: '',
     metaEnds: new Uint32Array(n),
+    time: '',
+    timeEnds: new Uint32Array(n),
+    odd: [],
   };
-  const streamIx = new Map<string, number>();
-  const typeIx = new Map<string, number>();
-  const ids: string[] = new Array<string>(n);
-  const data: string[] = new Array<string>(n);
-  const meta: string[] = new Array<string>(n);
+  const index = new Map<string, number>();
+  const word = (v: string): number => {
+    let i = index.get(v);
+    if (i === undefined) {
+      i = b.words.length;
+      b.words.push(v);
+      index.set(v, i);
+    }
+    return i;
+  };
+  const ids: string[] = [];
+  const data: string[] = [];
+  const meta: string[] = [];
+  const time: string[] = [];
   let idEnd = 0;
   let dataEnd = 0;
   let metaEnd = 0;
+  let timeEnd = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[from + i];
-    b.pos[i] = r[0];
-    b.stream[i] = indexOf(streamIx, b.streams, r[1]);
-    b.rev[i] = r[2];
-    ids[i] = r[3];
-    b.idEnds[i] = idEnd += r[3].length;
-    b.type[i] = indexOf(typeIx, b.types, r[4]);
-    const d = text(r[5]);
-    const m = text(r[6]);
-    data[i] = d;
-    b.dataEnds[i] = dataEnd += d.length;
-    meta[i] = m;
-    b.metaEnds[i] = metaEnd += m.length;
-    b.created[i] = r[7];
+    const m = isPlainRow(r) ? metaOfRow(r) : undefined;
+    if (m === undefined) b.odd.push([i, r]);
+    else {
+      b.pos[i] = r[0];
+      b.stream[i] = word(r[1]);
+      b.rev[i] = r[2];
+      ids.push(r[3]);
+      idEnd += r[3].length;
+      b.type[i] = word(r[4]);
+      data.push(r[5]);
+      dataEnd += r[5].length;
+      meta.push(r[6]);
+      metaEnd += r[6].length;
+      b.created[i] = r[7];
+      b.actor[i] = word(m.actor);
+      b.corr[i] = word(m.correlationId);
+      b.caus[i] = word(m.causationId);
+      time.push(m.timestamp);
+      timeEnd += m.timestamp.length;
+    }
+    b.idEnds[i] = idEnd;
+    b.dataEnds[i] = dataEnd;
+    b.metaEnds[i] = metaEnd;
+    b.timeEnds[i] = timeEnd;
   }
   b.ids = ids.join('');
   b.data = data.join('');
   b.meta = meta.join('');
+  b.time = time.join('');
   return b;
 };
 
-/** The batch's rows again (worker thread). */
-const unpackRow = (b: RawBatch, i: number): RawRecordedEvent => {
-  const id0 = i === 0 ? 0 : b.idEnds[i - 1];
-  const d0 = i === 0 ? 0 : b.dataEnds[i - 1];
-  const m0 = i === 0 ? 0 : b.metaEnds[i - 1];
-  return [
-    b.pos[i],
-    b.streams[b.stream[i]],
-    b.rev[i],
-    b.ids.slice(id0, b.idEnds[i]),
-    b.types[b.type[i]],
-    b.data.slice(d0, b.dataEnds[i]),
-    b.meta.slice(m0, b.metaEnds[i]),
-    b.created[i],
-  ];
-};
-/** Worker → main thread: the count the main thread waits for is reached. */
-export interface FeedAck {
-  feed: 'ack';
+/** A fed event: metadata parsed and `created` made only when asked for (the projector asks neither). */
+class FedEvent implements RecordedEvent {
+  private parsedMeta: EventMetadata | undefined;
+  private createdDate: Date | undefined;
+  readonly [precomputedMeta]: ChangeMeta;
+
+  constructor(
+    readonly streamId: string,
+    readonly revision: bigint,
+    readonly position: bigint,
+    readonly id: string,
+    readonly type: string,
+    readonly data: unknown,
+    private readonly metaText: string,
+    private readonly createdMs: bigint,
+    meta: ChangeMeta,
+  ) {
+    this[precomputedMeta] = meta;
+  }
+
+  get metadata(): EventMetadata {
+    // the reading thread parsed this text into a JSON object already
+    return (this.parsedMeta ??= JSON.parse(this.metaText) as EventMetadata);
+  }
+
+  get created(): Date {
+    return (this.createdDate ??= new Date(Number(this.createdMs)));
+  }
 }
 
-/**
- * Shared by the main thread and one worker: [0] batches the worker has handled, [1] the count the
- * main thread waits for (0: it does not wait).
- */
-export const newFeedCounter = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
-
-export const isFeedAck = (m: unknown): m is FeedAck => typeof m === 'object' && m !== null && (m as { feed?: unknown }).feed === 'ack';
+/** Row i of a batch as a RecordedEvent (worker thread); CorruptStoredEvent as decodeRawEvent. */
+const eventOf = (b: RawBatch, i: number, odd: ReadonlyMap<number, RawRecordedEvent>): RecordedEvent => {
+  const raw = odd.get(i);
+  if (raw !== undefined) return decodeRawEvent(raw);
+  const d0 = i === 0 ? 0 : b.dataEnds[i - 1];
+  const dataText = b.data.slice(d0, b.dataEnds[i]);
+  const streamId = b.words[b.stream[i]];
+  let data: unknown;
+  try {
+    data = JSON.parse(dataText);
+  } catch {
+    // decodeRawEvent names the stream, revision and parse error
+    const id0 = i === 0 ? 0 : b.idEnds[i - 1];
+    const m0 = i === 0 ? 0 : b.metaEnds[i - 1];
+    return decodeRawEvent([b.pos[i], streamId, b.rev[i], b.ids.slice(id0, b.idEnds[i]), b.words[b.type[i]], dataText, b.meta.slice(m0, b.metaEnds[i]), b.created[i]]);
+  }
+  const id0 = i === 0 ? 0 : b.idEnds[i - 1];
+  const m0 = i === 0 ? 0 : b.metaEnds[i - 1];
+  const t0 = i === 0 ? 0 : b.timeEnds[i - 1];
+  const meta: ChangeMeta = {
+    actor: b.words[b.actor[i]],
+    correlationId: b.words[b.corr[i]],
+    causationId: b.words[b.caus[i]],
+    timestamp: b.time.slice(t0, b.timeEnds[i]),
+  };
+  return new FedEvent(streamId, b.rev[i], b.pos[i], b.ids.slice(id0, b.idEnds[i]), b.words[b.type[i]], data, b.meta.slice(m0, b.metaEnds[i]), b.created[i], meta);
+};
 
 // ---- main thread ---------------------------------------------------------------------------
 
+export let waitMs = 0;
 /** One worker's end of the feed, in the main thread. */
 export class FeedSink {
   private sent = 0;
@@ -191,7 +292,9 @@ export class FeedSink {
         this.waiting = undefined;
         continue;
       }
+      const t = performance.now();
       await woken;
+      waitMs += performance.now() - t;
     }
   }
 
@@ -284,6 +387,7 @@ export const feedPartitions = async (o: FeedOptions): Promise<void> => {
     throw e;
   }
   for (const s of o.sinks) s.end();
+  if (process.env.RB_DEBUG) process.stderr.write(`main waited ${waitMs.toFixed(0)} ms\n`);
 };
 
 // ---- worker thread -------------------------------------------------------------------------
@@ -321,10 +425,15 @@ class FeedSubscription implements Subscription {
 
   lastPosition = (): bigint | 'start' => this.delivered;
 
+  private idleSince = 0;
+  idleMs = 0;
   push(m: FeedMessage): void {
     if (this.stopped) return;
     this.queue.push(m);
-    if (!this.running) this.done = this.run();
+    if (!this.running) {
+      if (this.idleSince) this.idleMs += performance.now() - this.idleSince;
+      this.done = this.run();
+    }
   }
 
   async stop(): Promise<void> {
@@ -351,10 +460,11 @@ class FeedSubscription implements Subscription {
         let corrupt: unknown;
         const events: RecordedEvent[] = [];
         const b = m.batch;
+        const odd = new Map(b.odd);
         for (let i = 0; i < b.n; i++) {
-          if (after !== undefined && b.pos[i] <= after) continue;
           try {
-            events.push(decodeRawEvent(unpackRow(b, i)));
+            const e = eventOf(b, i, odd);
+            if (after === undefined || e.position > after) events.push(e);
           } catch (e) {
             corrupt = e;
             break;
@@ -382,6 +492,8 @@ class FeedSubscription implements Subscription {
       if (!wasStopped) this.options.onError?.(err);
     } finally {
       this.running = false;
+      this.idleSince = performance.now();
+      if (this.stopped && process.env.RB_DEBUG) process.stderr.write(`worker idle ${this.idleMs.toFixed(0)} ms\n`);
     }
   }
 }

@@ -15,6 +15,25 @@ export interface ChangeMeta {
   timestamp: string;
 }
 
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+/** The ChangeMeta of a stored event's metadata (`created` when it has no timestamp). */
+export const changeMeta = (metadata: unknown, created: () => Date): ChangeMeta => {
+  const m = metadata as Partial<Record<keyof ChangeMeta, unknown>> | undefined;
+  return {
+    actor: str(m?.actor),
+    correlationId: str(m?.correlationId),
+    causationId: str(m?.causationId),
+    timestamp: str(m?.timestamp) || created().toISOString(),
+  };
+};
+
+/**
+ * A RecordedEvent may carry its ChangeMeta already made under this key: a rebuild's reading
+ * thread makes it while the projecting thread works (feed.ts).
+ */
+export const precomputedMeta = Symbol('ironlog.changeMeta');
+
 /** One event applied to one aggregate. `before`/`after` are the domain's evolve states. */
 export interface Change {
   rec: RecordedEvent;

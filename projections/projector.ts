@@ -12,7 +12,7 @@ import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port
 import { parseSource, sourcePrefix, type SourceKind } from './sources.ts';
 import type { ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
-import { isStateModel, type Change, type ChangeMeta, type ModelWriter, type StateOwner } from './model.ts';
+import { changeMeta, isStateModel, precomputedMeta, type Change, type ChangeMeta, type ModelWriter, type StateOwner } from './model.ts';
 import type { Checkpoint, ReadModelDb } from './store.ts';
 import { acquireLease, type Lease } from './lease.ts';
 
@@ -53,17 +53,8 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
-
-const metaOf = (rec: RecordedEvent): ChangeMeta => {
-  const m = rec.metadata as Partial<Record<keyof ChangeMeta, unknown>> | undefined;
-  return {
-    actor: str(m?.actor),
-    correlationId: str(m?.correlationId),
-    causationId: str(m?.causationId),
-    timestamp: str(m?.timestamp) || rec.created.toISOString(),
-  };
-};
+const metaOf = (rec: RecordedEvent): ChangeMeta =>
+  (rec as { [precomputedMeta]?: ChangeMeta })[precomputedMeta] ?? changeMeta(rec.metadata, () => rec.created);
 
 export class Projector {
   private readonly writers: ModelWriter[] = [];

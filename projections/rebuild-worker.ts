@@ -30,8 +30,10 @@ const run = async (): Promise<{ events: number; position: string }> => {
     streamPrefixes: job.prefixes,
   });
   try {
+    if (process.env.RB_DEBUG) process.stderr.write(`worker ready ${performance.timeOrigin + performance.now() - Number(process.env.RB_T0 ?? 0)}\n`);
     projector.start();
     await projector.caughtUp;
+    if (process.env.RB_DEBUG) process.stderr.write(`worker caught up ${performance.timeOrigin + performance.now() - Number(process.env.RB_T0 ?? 0)}\n`);
     await projector.stop();
     const err = projector.error();
     if (err) throw err;

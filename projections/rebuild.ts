@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
-import { feedPartitions, FeedSink, isFeedAck, newFeedCounter, type FeedMessage } from './feed.ts';
+import { batchArrays, feedPartitions, FeedSink, isFeedAck, newFeedCounter, type FeedMessage } from './feed.ts';
 import { acquireLease } from './lease.ts';
 import type { ProjectionModel } from './model.ts';
 import { Projector } from './projector.ts';
@@ -123,7 +123,7 @@ interface RunningWorker {
 }
 
 /** batches of a fed worker waiting to be handled: the reader stays a little ahead, memory bounded */
-const maxInFlight = 16;
+const maxInFlight = Number(process.env.RB_WIN ?? 16);
 
 const startWorker = (job: PartitionJob): RunningWorker => {
   // tsx's hooks are registered in the worker before it loads the TypeScript entry
@@ -139,9 +139,7 @@ const startWorker = (job: PartitionJob): RunningWorker => {
   const sink = job.counter
     ? new FeedSink((m: FeedMessage) => {
         // the typed arrays are handed over, not copied
-        const b = m.feed === 'rows' ? m.batch : undefined;
-        const arrays = b ? [b.pos, b.rev, b.created, b.stream, b.type, b.idEnds, b.dataEnds, b.metaEnds] : [];
-        worker.postMessage(m, arrays.map((a) => a.buffer as ArrayBuffer));
+        worker.postMessage(m, m.feed === 'rows' ? batchArrays(m.batch) : []);
       }, job.counter, maxInFlight)
     : undefined;
   const result = new Promise<{ events: number; position: Checkpoint }>((resolve, reject) => {
@@ -200,13 +198,16 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     fed,
     counter: fed ? newFeedCounter() : undefined,
   }));
+  if (process.env.RB_DEBUG) process.env.RB_T0 = String(performance.timeOrigin + started);
   const running = parts.map(startWorker);
   try {
     if (fed) {
       const sinks = running.map((r) => r.sink!);
       await feedPartitions({ store: store as Parameters<typeof feedPartitions>[0]['store'], prefixes: parts.map((p) => p.prefixes), sinks, until: head, batchSize });
     }
+    if (process.env.RB_DEBUG) process.stderr.write(`feed done ${(performance.now() - started).toFixed(0)}\n`);
     const results = await Promise.all(running.map((r) => r.result));
+    if (process.env.RB_DEBUG) process.stderr.write(`workers done ${(performance.now() - started).toFixed(0)}\n`);
     fs.renameSync(parts[0].file, o.file);
     const db = ReadModelDb.open(o.file, o.models, { bulk: true });
     try {
@@ -224,7 +225,9 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
       for (const r of results) if (r.position !== 'start' && (position === 'start' || r.position > position)) position = r.position;
       if (position !== 'start') db.writeCheckpoint(position);
       db.db.exec('COMMIT');
+      if (process.env.RB_DEBUG) process.stderr.write(`merged ${(performance.now() - started).toFixed(0)}\n`);
       db.finishBulk();
+      if (process.env.RB_DEBUG) process.stderr.write(`finished ${(performance.now() - started).toFixed(0)}\n`);
       return { position, events: results.reduce((n, r) => n + r.events, 0), ms: performance.now() - started };
     } finally {
       db.close();

@@ -70,7 +70,7 @@ export class ReadModelDb {
           for (const t of tables) db.exec(`DROP TABLE "${t.name}"`);
           db.exec('CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)');
           // a bulk build creates its secondary indexes at the end (finishBulk): much faster
-          for (const m of models) for (const stmt of m.ddl) if (!(options.bulk && isIndex(stmt))) db.exec(stmt);
+          for (const m of models) for (const stmt of m.ddl) if (!(options.bulk && isIndex(stmt) && !process.env.RB_EARLYIDX)) db.exec(stmt);
           db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(version);
         }).immediate();
         reset = true;
@@ -102,7 +102,7 @@ export class ReadModelDb {
 
   /** Ends a bulk build: creates the deferred indexes and makes the file an ordinary WAL file. */
   finishBulk(): void {
-    for (const m of this.models) for (const stmt of m.ddl) if (isIndex(stmt)) this.db.exec(stmt);
+    for (const m of this.models) for (const stmt of m.ddl) if (isIndex(stmt) && !process.env.RB_EARLYIDX) this.db.exec(stmt);
     this.db.pragma('journal_mode = DELETE');
   }
 

