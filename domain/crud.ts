@@ -35,17 +35,22 @@ export interface CrudSpec<K extends string, F, C, U> {
 
 export const crudCodecs = <K extends string, F, C, U>(spec: CrudSpec<K, F, C, U>) => {
   const base = { uuid: t.string, at: TimestampC };
+  const events = {
+    created: message(`${spec.kind}Created` as `${K}Created`, t.type({ ...base, fields: spec.fields })),
+    updated: message(`${spec.kind}Updated` as `${K}Updated`, t.type({ ...base, changes: spec.changes })),
+    deleted: message(`${spec.kind}Deleted` as `${K}Deleted`, t.type(base)),
+  };
+  const commands = {
+    create: message(`Create${spec.kind}` as `Create${K}`, t.type({ ...base, fields: spec.createFields })),
+    update: message(`Update${spec.kind}` as `Update${K}`, t.type({ ...base, changes: spec.changes })),
+    delete: message(`Delete${spec.kind}` as `Delete${K}`, t.type(base)),
+  };
   return {
-    events: {
-      created: message(`${spec.kind}Created` as `${K}Created`, t.type({ ...base, fields: spec.fields })),
-      updated: message(`${spec.kind}Updated` as `${K}Updated`, t.type({ ...base, changes: spec.changes })),
-      deleted: message(`${spec.kind}Deleted` as `${K}Deleted`, t.type(base)),
-    },
-    commands: {
-      create: message(`Create${spec.kind}` as `Create${K}`, t.type({ ...base, fields: spec.createFields })),
-      update: message(`Update${spec.kind}` as `Update${K}`, t.type({ ...base, changes: spec.changes })),
-      delete: message(`Delete${spec.kind}` as `Delete${K}`, t.type(base)),
-    },
+    events,
+    commands,
+    /** the whole event/command union of an aggregate that has nothing beyond create/update/delete */
+    event: t.union([events.created, events.updated, events.deleted], `${spec.kind}Event`),
+    command: t.union([commands.create, commands.update, commands.delete], `${spec.kind}Command`),
   };
 };
 

@@ -30,14 +30,8 @@ const spec = {
 };
 
 export const chassisCodecs = crudCodecs(spec);
-export const ChassisEventC = t.union(
-  [chassisCodecs.events.created, chassisCodecs.events.updated, chassisCodecs.events.deleted],
-  'ChassisEvent',
-);
-export const ChassisCommandC = t.union(
-  [chassisCodecs.commands.create, chassisCodecs.commands.update, chassisCodecs.commands.delete],
-  'ChassisCommand',
-);
+export const ChassisEventC = chassisCodecs.event;
+export const ChassisCommandC = chassisCodecs.command;
 export type ChassisEvent = CrudEvent<'Chassis', ChassisFields, ChassisChanges>;
 export type ChassisCommand = CrudCommand<'Chassis', ChassisChanges, ChassisChanges>;
 export type ChassisState = Lifecycle<ChassisFields>;

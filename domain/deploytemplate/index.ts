@@ -71,14 +71,8 @@ const spec = {
 };
 
 export const deployTemplateCodecs = crudCodecs(spec);
-export const DeployTemplateEventC = t.union(
-  [deployTemplateCodecs.events.created, deployTemplateCodecs.events.updated, deployTemplateCodecs.events.deleted],
-  'DeployTemplateEvent',
-);
-export const DeployTemplateCommandC = t.union(
-  [deployTemplateCodecs.commands.create, deployTemplateCodecs.commands.update, deployTemplateCodecs.commands.delete],
-  'DeployTemplateCommand',
-);
+export const DeployTemplateEventC = deployTemplateCodecs.event;
+export const DeployTemplateCommandC = deployTemplateCodecs.command;
 export type DeployTemplateEvent = CrudEvent<'DeployTemplate', DeployTemplateFields, DeployTemplateChanges>;
 export type DeployTemplateCommand = CrudCommand<'DeployTemplate', DeployTemplateCreateFields, DeployTemplateChanges>;
 export type DeployTemplateState = Lifecycle<DeployTemplateFields>;

@@ -63,14 +63,8 @@ const spec = {
 };
 
 export const portgroupCodecs = crudCodecs(spec);
-export const PortgroupEventC = t.union(
-  [portgroupCodecs.events.created, portgroupCodecs.events.updated, portgroupCodecs.events.deleted],
-  'PortgroupEvent',
-);
-export const PortgroupCommandC = t.union(
-  [portgroupCodecs.commands.create, portgroupCodecs.commands.update, portgroupCodecs.commands.delete],
-  'PortgroupCommand',
-);
+export const PortgroupEventC = portgroupCodecs.event;
+export const PortgroupCommandC = portgroupCodecs.command;
 export type PortgroupEvent = CrudEvent<'Portgroup', PortgroupFields, PortgroupChanges>;
 export type PortgroupCommand = CrudCommand<'Portgroup', PortgroupCreateFields, PortgroupChanges>;
 export type PortgroupState = Lifecycle<PortgroupFields>;

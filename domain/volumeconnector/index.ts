@@ -37,14 +37,8 @@ const spec = {
 };
 
 export const volumeConnectorCodecs = crudCodecs(spec);
-export const VolumeConnectorEventC = t.union(
-  [volumeConnectorCodecs.events.created, volumeConnectorCodecs.events.updated, volumeConnectorCodecs.events.deleted],
-  'VolumeConnectorEvent',
-);
-export const VolumeConnectorCommandC = t.union(
-  [volumeConnectorCodecs.commands.create, volumeConnectorCodecs.commands.update, volumeConnectorCodecs.commands.delete],
-  'VolumeConnectorCommand',
-);
+export const VolumeConnectorEventC = volumeConnectorCodecs.event;
+export const VolumeConnectorCommandC = volumeConnectorCodecs.command;
 export type VolumeConnectorEvent = CrudEvent<'VolumeConnector', VolumeConnectorFields, VolumeConnectorChanges>;
 export type VolumeConnectorCommand = CrudCommand<'VolumeConnector', VolumeConnectorCreateFields, VolumeConnectorChanges>;
 export type VolumeConnectorState = Lifecycle<VolumeConnectorFields>;

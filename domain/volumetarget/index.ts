@@ -37,14 +37,8 @@ const spec = {
 };
 
 export const volumeTargetCodecs = crudCodecs(spec);
-export const VolumeTargetEventC = t.union(
-  [volumeTargetCodecs.events.created, volumeTargetCodecs.events.updated, volumeTargetCodecs.events.deleted],
-  'VolumeTargetEvent',
-);
-export const VolumeTargetCommandC = t.union(
-  [volumeTargetCodecs.commands.create, volumeTargetCodecs.commands.update, volumeTargetCodecs.commands.delete],
-  'VolumeTargetCommand',
-);
+export const VolumeTargetEventC = volumeTargetCodecs.event;
+export const VolumeTargetCommandC = volumeTargetCodecs.command;
 export type VolumeTargetEvent = CrudEvent<'VolumeTarget', VolumeTargetFields, VolumeTargetChanges>;
 export type VolumeTargetCommand = CrudCommand<'VolumeTarget', VolumeTargetCreateFields, VolumeTargetChanges>;
 export type VolumeTargetState = Lifecycle<VolumeTargetFields>;
