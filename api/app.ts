@@ -29,6 +29,9 @@ import { nodeExtraRoutes } from './resources/node-extras.ts';
 import { nodeHistoryRoutes } from './resources/node-history.ts';
 import { nodeStateRoutes } from './resources/node-states.ts';
 import { nodeRoutes } from './resources/nodes.ts';
+import { vendorPassthruRoutes } from './resources/vendor-passthru.ts';
+import { indicatorRoutes } from './resources/indicators.ts';
+import { driverRaidRoutes } from './resources/driver-raid.ts';
 import { rewriteUrl } from './url.ts';
 
 export interface BuildOptions {
@@ -86,6 +89,9 @@ export const buildApp = (deps: ApiDeps, config: ApiConfig, options: BuildOptions
   void app.register(fleetRoutes, resourceOptions);
   void app.register(nodeDataRoutes, resourceOptions);
   void app.register(agentRoutes, resourceOptions);
+  void app.register(vendorPassthruRoutes, resourceOptions);
+  void app.register(indicatorRoutes, resourceOptions);
+  void app.register(driverRaidRoutes, resourceOptions);
   if (deps.store) {
     // the log-backed extensions; /timeline is served by node-history.ts from the read model
     const store = deps.store;

@@ -105,10 +105,25 @@ export interface NodeFilters {
   sharded?: boolean;
 }
 
+/**
+ * A node of a list page without its document: enough to find a render made before (uuid and
+ * read-model revision). `node()` reads the document as it is now (with its revision attached;
+ * another process writing the file may have moved it on, or deleted the node).
+ */
+export interface NodeRowView {
+  uuid: string;
+  revision: number;
+  node(): NodeView | undefined;
+}
+
 export interface NodeQueries {
   get(uuid: string): Promise<NodeView | undefined>;
   getByName(name: string): Promise<NodeView | undefined>;
   list(options: ListOptions<NodeFilters>): Promise<ListResult<NodeView>>;
+  /** list's page as rows whose documents are parsed on demand (full renders from the render cache); optional */
+  listRows?(options: ListOptions<NodeFilters>): Promise<ListResult<NodeRowView>>;
+  /** a live node by uuid as such a row (a show served from the render cache reads no document); optional */
+  rowOf?(uuid: string): Promise<NodeRowView | undefined>;
 }
 
 /** One crud collection (ports, portgroups, ...): by uuid, optionally by name, and the list. */
@@ -248,6 +263,13 @@ export interface HardwareTypeInfo {
   properties: Record<string, string>;
 }
 
+/** What an agent's heartbeat tells its node's conductor (reference §7.2). */
+export interface AgentHeartbeat {
+  agent_url: string;
+  agent_version?: string;
+  agent_verify_ca?: string;
+}
+
 /**
  * The conductor layer as the API sees it. In Ironic the API sends node work to the owning
  * conductor over RPC; here over NATS (conductor/routing.ts), or, when no conductor client is
@@ -260,6 +282,23 @@ export interface Conductors {
   hardwareTypes(): ReadonlyMap<string, HardwareTypeInfo>;
   /** runs a node command on the owning conductor (NoValidHost when there is none) */
   request(node: NodePlacement, command: NodeCommand, meta: CommandMeta): Promise<Either<DomainError, Written>>;
+  /**
+   * Node work that is not a recorded command (vendor passthru, indicators: conductor/README.md's
+   * node work actions) on the owning conductor; Right is the action's JSON result.
+   */
+  call(node: NodePlacement, action: string, args: Record<string, unknown>, meta: CommandMeta): Promise<Either<DomainError, unknown>>;
+  /**
+   * Work about a hardware type, not a node (driver vendor passthru, RAID logical disk
+   * properties), on any live conductor serving it (Ironic's get_topic_for_driver); `args` gets
+   * `driver` added. Right is the action's JSON result.
+   */
+  callDriver(driver: string, action: string, args: Record<string, unknown>, meta: CommandMeta): Promise<Either<DomainError, unknown>>;
+  /**
+   * Ironic's heartbeat RPC: an agent's heartbeat (token already checked) to the node's owner, which
+   * records it and continues a deploy/clean waiting for the agent. Absent: the API records it as
+   * a `RecordAgentHeartbeat` node command (the in-process conductor drives no agent).
+   */
+  heartbeat?(node: NodePlacement, heartbeat: AgentHeartbeat, meta: CommandMeta): Promise<Either<DomainError, Written>>;
   /** Ironic's create_allocation RPC: start the allocation process of a new allocation */
   allocate(allocationUuid: string, meta: CommandMeta): Promise<Either<DomainError, Written>>;
   /** conductors this process runs that the membership log does not list (the in-process one) */

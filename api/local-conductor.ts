@@ -24,6 +24,7 @@ import { isoTime } from './command-bus.ts';
 import { Allocator } from './allocator.ts';
 import type { CommandMeta, Conductors, ConductorView, HardwareTypeInfo, NodePlacement, ReadModels, Written } from './deps.ts';
 import { driverProperties } from './hardware.ts';
+import { localExtensions } from './local-extensions.ts';
 
 export interface LocalConductorOptions {
   store: EventStore;
@@ -73,6 +74,7 @@ export class LocalConductor implements Conductors {
   private readonly actor: string;
 
   private readonly allocator: Allocator;
+  private readonly extensions: ReturnType<typeof localExtensions>;
 
   constructor(private readonly o: LocalConductorOptions) {
     this.allocator = new Allocator({
@@ -88,6 +90,7 @@ export class LocalConductor implements Conductors {
     this.types = o.hardwareTypes ?? ['fake-hardware'];
     this.startedAt = isoTime(o.clock());
     this.actor = `conductor:${o.host}`;
+    this.extensions = localExtensions({ store: o.store, readModels: o.readModels, actor: this.actor, clock: o.clock, background: (work) => this.background(work) });
   }
 
   ownerOf(node: NodePlacement): string | null {
@@ -149,6 +152,17 @@ export class LocalConductor implements Conductors {
       this.background(() => this.finishFake(state.node, command, meta));
     }
     return E.right({ position: r.right.position });
+  }
+
+  /** Vendor passthru and indicators (local-extensions.ts), on a node this conductor owns. */
+  async call(node: NodePlacement, action: string, args: Record<string, unknown>, meta: CommandMeta): Promise<E.Either<DomainError, unknown>> {
+    if (this.ownerOf(node) === null) return E.left(noValidHost(node));
+    return this.extensions.call(node, action, args, meta);
+  }
+
+  /** Driver vendor passthru and RAID logical disk properties, for a hardware type served here. */
+  async callDriver(driver: string, action: string, args: Record<string, unknown>): Promise<E.Either<DomainError, unknown>> {
+    return this.extensions.callDriver(driver, action, args);
   }
 
   /** Runs one conductor command; a refusal ends the work (logged), as a failed task would. */

@@ -12,12 +12,12 @@ import { getConductor, listConductors } from '../projections/conductors.ts';
 import { getCrud, listCrud, type ListPage } from '../projections/crud-docs.ts';
 import { listDeployTemplates } from '../projections/deploy-templates.ts';
 import { historyRecord, nodeHistory, resolveHistoryNode, timeline } from '../projections/history.ts';
-import { listNodes, shardCounts } from '../projections/nodes.ts';
+import { listNodeRows, listNodes, nodeDocAt, shardCounts, type NodeRow as StoredNodeRow } from '../projections/nodes.ts';
 import { eqFilters, type PageQuery } from '../projections/paging.ts';
 import { listPortgroups } from '../projections/portgroups.ts';
 import { getPort, listPorts } from '../projections/ports.ts';
 import { getVolumeConnector, getVolumeTarget, listVolumeConnectors, listVolumeTargets } from '../projections/volume.ts';
-import { withRevision, type ConductorView, type ListOptions, type ListResult, type NodeView, type ReadModels } from './deps.ts';
+import { withRevision, type ConductorView, type ListOptions, type ListResult, type NodeRowView, type NodeView, type ReadModels } from './deps.ts';
 
 const pageQuery = (o: ListOptions<unknown>): PageQuery => ({
   limit: o.limit,
@@ -55,6 +55,19 @@ interface NodeRow {
   doc: string;
 }
 
+/** A row of a full-node list page; its document is read only when asked for (a class: no closures per row). */
+class ListedNode implements NodeRowView {
+  constructor(
+    readonly uuid: string,
+    readonly revision: number,
+    private readonly docOf: (uuid: string) => NodeView | undefined,
+  ) {}
+
+  node(): NodeView | undefined {
+    return this.docOf(this.uuid);
+  }
+}
+
 /** Nodes read with the revision of their row (deps.ts NODE_REVISION), so renders can be reused. */
 const nodeQueries = (db: Database.Database, foreignWriter: boolean): ReadModels['nodes'] => {
   const byId = db.prepare<[string], NodeRow>('SELECT revision, doc FROM nodes WHERE id = ? AND live = 1');
@@ -75,7 +88,20 @@ const nodeQueries = (db: Database.Database, foreignWriter: boolean): ReadModels[
     return page;
   };
   const listWithRevisions = foreignWriter ? db.transaction(pageWithRevisions) : pageWithRevisions;
+  const docOf = (uuid: string): NodeView | undefined => {
+    const now = nodeDocAt(db, uuid);
+    return now ? withRevision(now.node as unknown as NodeView, now.revision) : undefined;
+  };
+  const rowView = (r: StoredNodeRow): NodeRowView => new ListedNode(r.uuid, Number(r.revision), docOf);
+  const revisionById = db.prepare<[string], { revision: number }>('SELECT revision FROM nodes WHERE id = ? AND live = 1');
   return {
+    rowOf: async (uuid) => {
+      if (!uuidLike.test(uuid)) return undefined;
+      const id = uuid.toLowerCase();
+      const r = revisionById.get(id);
+      return r ? new ListedNode(id, Number(r.revision), docOf) : undefined;
+    },
+    listRows: async (o) => E.map((rows: StoredNodeRow[]) => rows.map(rowView))(listNodeRows(db, { ...pageQuery(o), ...o.filters })),
     get: async (uuid) => (uuidLike.test(uuid) ? fromRow(byId.get(uuid.toLowerCase())) : undefined),
     getByName: async (name) => fromRow(byName.get(name)),
     list: async (o) => {

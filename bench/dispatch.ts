@@ -6,8 +6,8 @@
 // 1. dispatch_commands_per_s: manage, provide and deploy requests (a third each, shuffled, C in
 //    flight) while each fake step takes 30 s, as a hardware step takes time: the operations the
 //    commands start are in their first step while the commands are measured, so the figure is
-//    the dispatch path itself (route, validate, record, reserve, plan, answer). 300 deploy
-//    requests first warm the conductors up (not counted). The conductors are killed at the end
+//    the dispatch path itself (route, validate, record, reserve, plan, answer). 600 requests of
+//    the same mix first warm the conductors up (not counted; BENCH_WARMUP per verb, default 200). The conductors are killed at the end
 //    (their operations are abandoned).
 // 2. dispatch_with_work_commands_per_s: the same verbs in three phases over the same nodes (manage,
 //    then provide, then deploy) with no step delay, so every operation runs to its end while
@@ -15,8 +15,12 @@
 //    a phase ends when every node reached its state. dispatch_completed_ops_per_s counts the
 //    operations finished per second of those phases.
 // Also dispatch_reply_p50_ms / dispatch_reply_p99_ms (part 1).
-// Env: BENCH_NODES (default 1500), BENCH_INFLIGHT (default 64), BENCH_CONDUCTORS (default 3), BENCH_PART (1 or 2: one part only).
+// Also the CPU time per command of the conductors and of this process (part 1, on stderr): on a
+// shared machine it is steadier than the rate.
+// Env: BENCH_NODES (default 1500), BENCH_INFLIGHT (default 64), BENCH_CONDUCTORS (default 3), BENCH_PART (1 or 2: one part only),
+// BENCH_WARMUP (warm-up requests per verb, default 200).
 
+import { loadavg } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import type { NodeCommand } from '../domain/node/index.ts';
 import { BenchCluster, say, sleep } from './support/cluster.ts';
@@ -91,12 +95,26 @@ const dispatchOnly = async (): Promise<{ perS: number; p50: number; p99: number 
       ...manageable.map((u): [string, Verb] => [u, 'provide']),
       ...available.map((u): [string, Verb] => [u, 'active']),
     ]);
-    // warm-up (not counted): the conductors' code gets optimised as a long-running service's is
-    const warm = await cluster.createNodes(300, 'available');
-    const w = await fire(cluster, warm.map((u): [string, Verb] => [u, 'active']));
-    say(`  warm-up: 300 deploy requests in ${Math.round(w.ms)} ms`);
+    // warm-up (not counted): the conductors' code gets optimised as a long-running service's is.
+    // Each verb runs its own code (verify, clean, deploy plans), so the warm-up sends the same mix
+    // as the measured part: measured with deploy requests alone, ~20% of the conductors' CPU in the
+    // measured part was still V8 compiling and parsing (perf, --perf-basic-prof).
+    const warmEach = Number(process.env.BENCH_WARMUP ?? 200);
+    const warmEnroll = await cluster.createNodes(warmEach, 'enroll');
+    const warmManageable = await cluster.createNodes(warmEach, 'enroll');
+    const warmAvailable = await cluster.createNodes(warmEach, 'available');
+    await fire(cluster, warmManageable.map((u) => [u, 'manage']));
+    await waitAll(cluster, warmManageable, 'manageable');
+    const w = await fire(cluster, shuffle<[string, Verb]>([
+      ...warmEnroll.map((u): [string, Verb] => [u, 'manage']),
+      ...warmManageable.map((u): [string, Verb] => [u, 'provide']),
+      ...warmAvailable.map((u): [string, Verb] => [u, 'active']),
+    ]));
+    say(`  warm-up: ${3 * warmEach} manage/provide/deploy requests in ${Math.round(w.ms)} ms`);
+    const cpu0 = cluster.cpuMs();
     const r = await fire(cluster, work);
-    say(`  ${work.length} commands answered in ${Math.round(r.ms)} ms, ${r.refused} refused`);
+    const cpu1 = cluster.cpuMs();
+    say(`  ${work.length} commands answered in ${Math.round(r.ms)} ms, ${r.refused} refused; CPU per command: conductors ${((cpu1.conductors - cpu0.conductors) / work.length).toFixed(2)} ms, this process ${((cpu1.bench - cpu0.bench) / work.length).toFixed(2)} ms (load ${loadavg()[0]!.toFixed(1)})`);
     return { perS: (work.length / r.ms) * 1000, p50: pct(r.latencies, 50), p99: pct(r.latencies, 99) };
   } finally {
     // a profiled conductor writes its profile on a clean exit only

@@ -4,12 +4,14 @@
 //   rebuild_peak_rss_mib    peak RSS of that rebuild, measured in a child process of its own
 // The log is seeded with the domain's real event shapes (10,000 nodes living through verify,
 // cleaning, deploy/undeploy cycles, interleaved in the global order) by batched appends.
-// Figures on stdout, progress on stderr. Env: BENCH_EVENTS, BENCH_NODES to change the size;
+// Figures on stdout, progress on stderr, and there the rebuild's CPU time per thread (the machine
+// is shared: the busiest thread's CPU time says what the rebuild costs, the wall clock also says
+// how loaded the machine was). Env: BENCH_EVENTS, BENCH_NODES to change the size;
 // IRONLOG_REBUILD_WORKERS as for `ironlog projections rebuild`. For profiling by hand:
 // `--seed-only DIR` seeds a data dir, `--rebuild-only DIR` measures the rebuild of one.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -76,7 +78,29 @@ interface ChildResult {
   events: number;
   ms: number;
   peakRssBytes: number;
+  /** CPU ms of this process's threads during the rebuild, busiest first (Linux; else empty) */
+  threadCpuMs: number[];
+  cpuMs: number;
 }
+
+/**
+ * CPU ms used so far by each thread of this process (/proc/self/task; threads that ended are
+ * gone, so the rebuild child samples it while the rebuild runs). The machine is shared: the
+ * busiest thread's CPU time is a figure that load does not inflate much, wall-clock time is not.
+ */
+const threadCpu = (into: Map<string, number>): void => {
+  if (!existsSync('/proc/self/task')) return;
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, in clock ticks (USER_HZ: 100 on Linux)
+      into.set(t, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+};
 
 /** The rebuild, alone in this process: prints one JSON line. */
 const rebuildChild = async (dataDir: string): Promise<void> => {
@@ -87,21 +111,29 @@ const rebuildChild = async (dataDir: string): Promise<void> => {
   const workers = loadConfig().projections.rebuildWorkers;
   const store = await openEventStore({ dataDir });
   let peak = process.memoryUsage.rss();
+  const threads = new Map<string, number>();
+  const before = new Map<string, number>();
+  threadCpu(before);
+  const cpu0 = process.cpuUsage();
   // sparse samples: the kernel's high-water mark below catches the peaks in between (sampling
   // every 10 ms cost the rebuild's feeding thread ~5% of its time)
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    threadCpu(threads);
   }, 100);
   // exactly what `ironlog projections rebuild` does
   const r = await rebuild({ store, domain: productionDomain, models: readModels(), file: join(dataDir, 'readmodels.bench.sqlite'), workers, location: { dataDir } });
   process.stderr.write(`(${workers} worker thread${workers === 1 ? '' : 's'})\n`);
   clearInterval(sampler);
+  threadCpu(threads);
+  const cpu = process.cpuUsage(cpu0);
   peak = Math.max(peak, process.memoryUsage.rss());
   // the kernel's high-water mark catches peaks between samples
   const hwm = /VmHWM:\s+(\d+) kB/.exec(existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '');
   if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
   await store.close();
-  const out: ChildResult = { events: r.events, ms: r.ms, peakRssBytes: peak };
+  const threadCpuMs = [...threads].map(([t, ms]) => ms - (before.get(t) ?? 0)).sort((a, b) => b - a);
+  const out: ChildResult = { events: r.events, ms: r.ms, peakRssBytes: peak, threadCpuMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 };
 
@@ -123,6 +155,16 @@ const runRebuildChild = (dataDir: string): Promise<ChildResult> =>
       }
     });
   });
+
+/** CPU time of the rebuild on stderr: on a shared machine it says more than the wall clock */
+const reportCpu = (r: ChildResult): void => {
+  const [busiest, next] = r.threadCpuMs;
+  const perCpuS = (ms: number | undefined) => (ms ? Math.round(r.events / (ms / 1000)) : 0);
+  process.stderr.write(
+    `rebuild cpu: ${(r.cpuMs / 1000).toFixed(2)} s in all threads; busiest threads ${r.threadCpuMs.slice(0, 4).map((ms) => (ms / 1000).toFixed(2)).join(', ')} s ` +
+      `(${perCpuS(busiest)} events per CPU-second of the busiest, ${perCpuS(r.cpuMs)} of all; second ${next === undefined ? '-' : (next / 1000).toFixed(2)} s)\n`,
+  );
+};
 
 type AppendFigures = Record<string, number>;
 
@@ -153,6 +195,7 @@ const main = async (): Promise<void> => {
     process.stderr.write(`rebuilding the read models from ${totalEvents} events (child process)...\n`);
     const r = await runRebuildChild(dataDir);
     process.stderr.write(`rebuilt ${r.events} events in ${(r.ms / 1000).toFixed(2)} s\n`);
+    reportCpu(r);
     process.stdout.write(`rebuild_events_per_s: ${Math.round(r.events / (r.ms / 1000))}\n`);
     process.stdout.write(`rebuild_peak_rss_mib: ${Math.round(r.peakRssBytes / (1024 * 1024))}\n`);
   } finally {
@@ -165,5 +208,6 @@ if (args[0] === '--rebuild-child') await rebuildChild(args[1]!);
 else if (args[0] === '--seed-only') await seed(args[1]!);
 else if (args[0] === '--rebuild-only') {
   const r = await runRebuildChild(args[1]!);
+  reportCpu(r);
   process.stdout.write(`rebuild_events_per_s: ${Math.round(r.events / (r.ms / 1000))}\nrebuild_peak_rss_mib: ${Math.round(r.peakRssBytes / (1024 * 1024))}\n`);
 } else await main();

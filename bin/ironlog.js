@@ -1,6 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=10
 // The `ironlog` package bin: loads tsx's ESM hooks (resolved from this package, so it works from
 // any cwd and through npm's bin symlinks) and runs cli/main.ts in this same process.
+// The shebang's node options are `npm start`'s (package.json scripts.start): young-generation
+// semi-spaces of 2 MB instead of 16, and an old generation that grows by 10% between full GCs
+// instead of V8's default factor: an idle `ironlog start` holds ~30 MB less (docs/NOTES.md).
+// `node bin/ironlog.js` runs without them.
 import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

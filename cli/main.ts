@@ -13,6 +13,7 @@ export const commands: Record<string, { summary: string; load: () => Promise<Cli
   start: { summary: 'start                             the whole service: API, conductors, event publisher', load: () => import('./start.ts') },
   api: { summary: 'api [--dev]                       the Ironic v1 REST API (with the projector)', load: () => import('./api.ts') },
   conductor: { summary: 'conductor [--host NAME] [--group G]  run one conductor', load: () => import('./conductor.ts') },
+  agent: { summary: 'agent --api-url URL --macs MAC[,MAC]  an IPA-like ramdisk agent (ramdisk-agent/)', load: () => import('../ramdisk-agent/main.ts') },
   history: { summary: 'history <node uuid or name>       print a node\'s event timeline', load: () => import('./history.ts') },
 };
 

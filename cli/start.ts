@@ -12,6 +12,7 @@ import { openEventStore } from '../eventstore/open.ts';
 import { startPublisher } from '../publisher/index.ts';
 import { ensureNats } from './local-nats.ts';
 import { prepareFirstStart } from './first-start.ts';
+import { releaseTranspiler } from './transpiler.ts';
 
 export const run = async (args: string[]): Promise<number> => {
   if (args.length > 0) {
@@ -45,13 +46,20 @@ export const run = async (args: string[]): Promise<number> => {
   const host = env.IRONLOG_CONDUCTOR_HOST || hostname();
   const { run: runConductor } = await import('./conductor.ts');
   const { run: runApi } = await import('./api.ts');
+  // once the API listens and every conductor serves, every module is loaded: the transpiler's
+  // helper processes are idle memory from then on (cli/transpiler.ts)
+  let waitingFor = count + 1;
+  const started = () => {
+    if (--waitingFor === 0) void releaseTranspiler();
+  };
   const conductors: Promise<number>[] = [];
   for (let i = 0; i < count; i++) {
     const name = count === 1 ? host : `${host}-${i + 1}`;
-    conductors.push(runConductor(['--host', name], { until }));
+    conductors.push(runConductor(['--host', name], { until, onStarted: started }));
   }
 
-  const publisherStore = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
+  // the publisher reads the log's tail once: a small page cache of its own (4 MiB, not 64)
+  const publisherStore = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl, sqlite: { cacheSizeKib: 4096 } });
   const publisher = startPublisher({
     store: publisherStore,
     natsUrl,
@@ -59,7 +67,14 @@ export const run = async (args: string[]): Promise<number> => {
     log: log.child({ part: 'publisher' }),
   });
 
-  const api = runApi([], { env, until, onListening: (url) => say(`ironlog is up: Ironic v1 API at ${url} (${count} conductor${count > 1 ? 's' : ''}, data in ${base.store.dataDir})`) });
+  const api = runApi([], {
+    env,
+    until,
+    onListening: (url) => {
+      say(`ironlog is up: Ironic v1 API at ${url} (${count} conductor${count > 1 ? 's' : ''}, data in ${base.store.dataDir})`);
+      started();
+    },
+  });
   const codes = await Promise.all([api, ...conductors]);
   await publisher.stop();
   await publisherStore.close();

@@ -6,8 +6,14 @@
 // A claim whose owner crashed before writing its own aggregate would block the value forever, so
 // a claim is only honoured while its owner really holds the value (`ownerHolds`), or while it is
 // young enough that the owner may still be writing (`graceMs`).
+//
+// With a store that appends to several streams in one transaction (`appendToStreams`, the
+// embedded SQLite store), the command handler appends the claims and the aggregate's events
+// together (`planClaims`): no crash can leave a claim without its aggregate, and a create is one
+// commit instead of two. EventStoreDB has no such transaction: there the claims are appended
+// first (`acquireClaims`) and the grace period covers a writer that died in between.
 
-import type { EventStore, EventMetadata } from '../eventstore/port.ts';
+import type { EventData, EventStore, EventMetadata, StreamAppend } from '../eventstore/port.ts';
 import { isWrongExpectedRevision } from '../eventstore/errors.ts';
 import { eventIdFor } from '../domain/metadata.ts';
 
@@ -26,6 +32,8 @@ interface ClaimState {
   since: number;
   revision: bigint | undefined;
 }
+
+const unclaimed: ClaimState = { holder: undefined, since: 0, revision: undefined };
 
 const readClaim = async (store: EventStore, c: Claim): Promise<ClaimState> => {
   const [last] = await store.readStream(claimStream(c), { direction: 'backwards', maxCount: 1 });
@@ -50,6 +58,54 @@ export interface ClaimContext {
 
 export type AcquireResult = { ok: true } | { ok: false; claim: Claim; holder: string };
 
+// Event ids derive from the command and the claim stream's revision they were decided on: a
+// retried command writes the same ids, and so is recognised as a retry by the store.
+const acquiredEvent = (ctx: ClaimContext, c: Claim, cur: ClaimState): EventData => ({
+  id: eventIdFor(`${ctx.commandId}:claim:${claimKey(c)}:${String(cur.revision ?? -1n)}`, 0),
+  type: 'ClaimAcquired',
+  data: { owner: ctx.owner, kind: c.kind, value: c.value },
+  metadata: ctx.metadata,
+});
+
+const releasedEvent = (ctx: ClaimContext, c: Claim, revision: bigint): EventData => ({
+  id: eventIdFor(`${ctx.commandId}:release:${claimKey(c)}:${String(revision)}`, 0),
+  type: 'ClaimReleased',
+  data: { owner: ctx.owner, kind: c.kind, value: c.value },
+  metadata: ctx.metadata,
+});
+
+/** Is the claim's holder (another stream) still to be honoured? */
+const honoured = async (ctx: ClaimContext, c: Claim, cur: ClaimState): Promise<boolean> =>
+  cur.holder !== undefined && (ctx.now() - cur.since < (ctx.graceMs ?? 30_000) || (await ctx.ownerHolds(cur.holder, c)));
+
+export type ClaimPlan = { ok: true; appends: StreamAppend[] } | { ok: false; claim: Claim; holder: string };
+
+/**
+ * For a store with `appendToStreams`: the claim-stream appends that acquire `acquire` and give
+ * back `release`, each with the expected revision it was read at, to be appended in one
+ * transaction with the owner's events. A claim that changed meanwhile fails that transaction
+ * with WrongExpectedRevision (the caller reads again); a value honoured for another owner is
+ * `ok: false` and nothing is to be written. `assumeNew`: plan the acquisitions as of claim streams
+ * that do not exist, without reading them (a first attempt).
+ */
+export const planClaims = async (ctx: ClaimContext, acquire: Claim[], release: Claim[], options: { assumeNew?: boolean } = {}): Promise<ClaimPlan> => {
+  const appends: StreamAppend[] = [];
+  for (const c of acquire) {
+    // assumeNew: a value never claimed before (most values are, at creates) needs no read; if
+    // the claim stream exists after all, the transaction fails and the caller plans again
+    const cur = options.assumeNew ? unclaimed : await readClaim(ctx.store, c);
+    if (cur.holder === ctx.owner) continue;
+    if (await honoured(ctx, c, cur)) return { ok: false, claim: c, holder: cur.holder! };
+    appends.push({ streamId: claimStream(c), events: [acquiredEvent(ctx, c, cur)], expected: cur.revision === undefined ? 'no_stream' : cur.revision });
+  }
+  for (const c of release) {
+    const cur = await readClaim(ctx.store, c);
+    if (cur.holder !== ctx.owner || cur.revision === undefined) continue;
+    appends.push({ streamId: claimStream(c), events: [releasedEvent(ctx, c, cur.revision)], expected: cur.revision });
+  }
+  return { ok: true, appends };
+};
+
 /** Acquire every claim or none (the ones taken are released again on failure). */
 export const acquireClaims = async (ctx: ClaimContext, claims: Claim[]): Promise<AcquireResult> => {
   const taken: Claim[] = [];
@@ -68,21 +124,9 @@ const acquireOne = async (ctx: ClaimContext, c: Claim): Promise<AcquireResult> =
   for (let attempt = 0; attempt < 20; attempt++) {
     const cur = await readClaim(ctx.store, c);
     if (cur.holder === ctx.owner) return { ok: true };
-    if (cur.holder !== undefined) {
-      const young = ctx.now() - cur.since < (ctx.graceMs ?? 30_000);
-      if (young || (await ctx.ownerHolds(cur.holder, c))) return { ok: false, claim: c, holder: cur.holder };
-    }
+    if (await honoured(ctx, c, cur)) return { ok: false, claim: c, holder: cur.holder! };
     try {
-      await ctx.store.append(
-        claimStream(c),
-        [{
-          id: eventIdFor(`${ctx.commandId}:claim:${claimKey(c)}:${String(cur.revision ?? -1n)}`, 0),
-          type: 'ClaimAcquired',
-          data: { owner: ctx.owner, kind: c.kind, value: c.value },
-          metadata: ctx.metadata,
-        }],
-        cur.revision === undefined ? 'no_stream' : cur.revision,
-      );
+      await ctx.store.append(claimStream(c), [acquiredEvent(ctx, c, cur)], cur.revision === undefined ? 'no_stream' : cur.revision);
       return { ok: true };
     } catch (e) {
       if (!isWrongExpectedRevision(e)) throw e;
@@ -98,16 +142,7 @@ export const releaseClaims = async (ctx: ClaimContext, claims: Claim[]): Promise
       const cur = await readClaim(ctx.store, c);
       if (cur.holder !== ctx.owner || cur.revision === undefined) break;
       try {
-        await ctx.store.append(
-          claimStream(c),
-          [{
-            id: eventIdFor(`${ctx.commandId}:release:${claimKey(c)}:${String(cur.revision)}`, 0),
-            type: 'ClaimReleased',
-            data: { owner: ctx.owner, kind: c.kind, value: c.value },
-            metadata: ctx.metadata,
-          }],
-          cur.revision,
-        );
+        await ctx.store.append(claimStream(c), [releasedEvent(ctx, c, cur.revision)], cur.revision);
         break;
       } catch (e) {
         if (!isWrongExpectedRevision(e)) throw e;

@@ -9,9 +9,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../domain/decider.ts';
 import { domainError, type DomainError } from '../domain/errors.ts';
 import { eventIdFor } from '../domain/metadata.ts';
-import type { EventMetadata, EventStore, ExpectedRevision, RecordedEvent } from '../eventstore/port.ts';
+import type { EventData, EventMetadata, EventStore, ExpectedRevision, RecordedEvent } from '../eventstore/port.ts';
 import { isWrongExpectedRevision } from '../eventstore/errors.ts';
-import { acquireClaims, diffClaims, releaseClaims, type Claim } from './claims.ts';
+import { acquireClaims, diffClaims, planClaims, releaseClaims, type Claim } from './claims.ts';
 
 export interface CommandEnvelope<C> {
   commandId: string;
@@ -139,28 +139,49 @@ export const handleCommand = async <C, Ev, S>(
       ownerHolds: options.ownerHolds ?? (async () => false),
       now: () => now().getTime(),
     };
+    const expected: ExpectedRevision = loaded.revision === undefined ? 'no_stream' : loaded.revision;
+    const toAppend: EventData[] = newEvents.map((ev, i) => ({ id: eventIdFor(envelope.commandId, i), ...binding.encode(ev), metadata }));
+    const handled = (position: bigint, revision: bigint): E.Either<DomainError, Handled<S>> =>
+      E.right({ state: next, events: newEvents.map(binding.encode), position, revision, duplicate: false });
+    const retryOrGiveUp = (e: unknown): E.Either<DomainError, Handled<S>> | undefined => {
+      if (!isWrongExpectedRevision(e)) throw e;
+      if (attempt < maxAttempts) return undefined;
+      return E.left(domainError('ConcurrentWrite', `Stream ${e.streamId} was changed by another writer ${attempt} times in a row; retry the request.`));
+    };
+
+    if (store.appendToStreams && claims.acquire.length + claims.release.length > 0) {
+      // claims and events in one transaction: all of them or none, whatever crashes when
+      // first attempt: claims assumed new (no read); one that exists fails the append, and the
+      // next attempt reads it (so a contested value costs one more round, a new one none)
+      const plan = await planClaims(claimCtx, claims.acquire, claims.release, { assumeNew: attempt === 1 });
+      if (!plan.ok) return E.left(duplicateName(plan.claim, plan.holder));
+      try {
+        const results = await store.appendToStreams([...plan.appends, { streamId: stream, events: toAppend, expected }]);
+        const result = results[results.length - 1]!;
+        // the aggregate's events come last: its position covers the claims' too
+        return handled(result.position, result.nextExpectedRevision);
+      } catch (e) {
+        const out = retryOrGiveUp(e);
+        if (out) return out;
+        continue;
+      }
+    }
+
     if (claims.acquire.length > 0) {
       const got = await acquireClaims(claimCtx, claims.acquire);
       if (!got.ok) return E.left(duplicateName(got.claim, got.holder));
     }
-    const expected: ExpectedRevision = loaded.revision === undefined ? 'no_stream' : loaded.revision;
     try {
-      const result = await store.append(
-        stream,
-        newEvents.map((ev, i) => ({ id: eventIdFor(envelope.commandId, i), ...binding.encode(ev), metadata })),
-        expected,
-      );
+      const result = await store.append(stream, toAppend, expected);
       if (claims.release.length > 0) await releaseClaims(claimCtx, claims.release);
-      return E.right({ state: next, events: newEvents.map(binding.encode), position: result.position, revision: result.nextExpectedRevision, duplicate: false });
+      return handled(result.position, result.nextExpectedRevision);
     } catch (e) {
       // Give back what we took, unless the owner stream now holds it anyway (a concurrent
       // command on the same aggregate won with the same value).
       const stillNeeded = await Promise.all(claims.acquire.map((c) => claimCtx.ownerHolds(stream, c)));
       await releaseClaims(claimCtx, claims.acquire.filter((_, i) => !stillNeeded[i]));
-      if (!isWrongExpectedRevision(e)) throw e;
-      if (attempt >= maxAttempts) {
-        return E.left(domainError('ConcurrentWrite', `Stream ${stream} was changed by another writer ${attempt} times in a row; retry the request.`));
-      }
+      const out = retryOrGiveUp(e);
+      if (out) return out;
     }
   }
 };

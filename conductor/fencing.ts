@@ -6,9 +6,12 @@
 // `fencedAppend`, which also stamps the ownership record (writer + ring epoch) on the events'
 // metadata as `owner`.
 //
-// What remains between the check and the append is the time of one synchronous SQLite write; the
-// node stream's expected revision closes it against the new owner: the new owner's first append
-// (its takeover record) and the old owner's late append cannot both succeed.
+// What remains between the check and the append is the rest of the current run of promise jobs
+// (the embedded store commits the appends issued in it together, right after it: group commit)
+// and one SQLite write; the node stream's expected revision closes it against the new owner: the
+// new owner's first append (its takeover record) and the old owner's late append cannot both
+// succeed. The membership is read again for every fence (not shared by the fences of a turn: a
+// shared read of even a few milliseconds let an old owner's step land after a join in the log).
 
 import * as E from 'fp-ts/lib/Either.js';
 import { checkOwnership, type NodePlacement, type OwnershipRecord, type Writer } from '../domain/conductor/index.ts';

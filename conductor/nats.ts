@@ -21,4 +21,8 @@ export const connectNats = (servers: string[], o: ConnectOptions): Promise<NatsC
     timeout: o.timeoutMs ?? 10_000,
     // a conductor starting before nats-server keeps trying instead of exiting
     waitOnFirstConnect: true,
+    // nats.js otherwise captures a stack trace (new Error()) on every request and subscription
+    // callback to append it to a later error: a cost on every node request for a trace we log
+    // as text anyway
+    noAsyncTraces: true,
   });

@@ -6,6 +6,12 @@
 // folded only for the nodes this conductor owns (`isOwned`), so N conductors do not each decode
 // every event of the fleet. A node that becomes owned (a ring change) is folded from its stream
 // by `ensureOwned()` / `ensure(uuid)`, which takeover runs before it judges the nodes it owns.
+//
+// It is also the executor's NodeStateCache (executor/node-writer.ts): a node writer starts from
+// the folded state instead of reading the stream, and reports what it appended, which the index
+// takes as its state at that revision (the subscription then skips those events unread). With
+// the state it keeps the command ids of the node's last events (RECENT_COMMANDS), so a writer can
+// tell whether a request was recorded already without reading the stream.
 
 import * as E from 'fp-ts/lib/Either.js';
 import { nodeDecider, type Node, type NodeEvent, type NodeState } from '../domain/node/index.ts';
@@ -13,6 +19,10 @@ import { streamId, streamPrefix, parseStreamId } from '../domain/streams.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import type { NodePlacement } from '../domain/conductor/index.ts';
 import { nodeBinding } from './node-binding.ts';
+import type { KnownNode, NodeStateCache } from './executor/node-writer.ts';
+
+/** command ids kept per folded node */
+const RECENT_COMMANDS = 64;
 
 export const placementOf = (node: Node): NodePlacement => ({ uuid: node.uuid, group: node.conductor_group ?? '', driver: node.driver });
 
@@ -26,7 +36,20 @@ interface Entry {
   /** set while the stream is being read: events arriving meanwhile wait here */
   loading: RecordedEvent[] | undefined;
   load: Promise<void> | undefined;
+  /** command ids of the last events folded into `state`, oldest first */
+  commands: Set<string>;
+  /** `commands` holds every command id of the stream up to `revision` */
+  allCommands: boolean;
 }
+
+const remember = (e: Entry, commandId: unknown): void => {
+  if (typeof commandId !== 'string' || e.commands.has(commandId)) return;
+  e.commands.add(commandId);
+  if (e.commands.size > RECENT_COMMANDS) {
+    e.commands.delete(e.commands.values().next().value as string);
+    e.allCommands = false;
+  }
+};
 
 const placementEvents: ReadonlySet<string> = new Set(['NodeCreated', 'NodeUpdated', 'NodeDeleted']);
 
@@ -36,7 +59,7 @@ const decode = (r: RecordedEvent): NodeEvent => {
   return d.right;
 };
 
-export class NodeIndex {
+export class NodeIndex implements NodeStateCache {
   private readonly entries = new Map<string, Entry>();
   private sub: Subscription | undefined;
   private readonly listeners = new Set<(uuids: string[]) => void>();
@@ -48,7 +71,7 @@ export class NodeIndex {
   ) {}
 
   async start(): Promise<void> {
-    this.sub = this.store.subscribeToAll({ after: 'start', streamPrefixes: [streamPrefix('node')] }, (batch) => {
+    this.sub = this.store.subscribeToAll({ after: 'start', streamPrefixes: [streamPrefix('node')], select: this.wants }, (batch) => {
       const touched: string[] = [];
       for (const r of batch) {
         const id = parseStreamId(r.streamId)?.id;
@@ -61,10 +84,24 @@ export class NodeIndex {
     await this.sub.caughtUp;
   }
 
+  /**
+   * The events take() would use, judged before they are decoded (a batch is judged before its
+   * first event is handled, so a node unknown so far is always taken): placement events, and the
+   * events of folded nodes not folded yet (not those its own writers reported). The other nodes'
+   * events are left undecoded: each conductor folds only the nodes it owns.
+   */
+  private readonly wants = (stream: string, revision: bigint, type: string): boolean => {
+    if (placementEvents.has(type)) return true;
+    const id = parseStreamId(stream)?.id;
+    const e = id === undefined ? undefined : this.entries.get(id);
+    if (!e || !e.placement || e.loading !== undefined) return true;
+    return e.state !== undefined && revision > e.revision;
+  };
+
   private entry(id: string): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { placement: undefined, deleted: false, state: undefined, revision: -1n, loading: undefined, load: undefined };
+      e = { placement: undefined, deleted: false, state: undefined, revision: -1n, loading: undefined, load: undefined, commands: new Set(), allCommands: true };
       this.entries.set(id, e);
     }
     return e;
@@ -80,7 +117,11 @@ export class NodeIndex {
         e.placement = { uuid: n.uuid, group: n.conductor_group ?? '', driver: n.driver };
         e.deleted = false;
         // a created node starts folded when it is ours: nothing to read back
-        if (e.state === undefined && e.loading === undefined && this.isOwned(e.placement)) e.state = nodeDecider.initialState();
+        if (e.state === undefined && e.loading === undefined && this.isOwned(e.placement)) {
+          e.state = nodeDecider.initialState();
+          e.commands.clear();
+          e.allCommands = r.revision === 0n;
+        }
       } else if (event.type === 'NodeUpdated' && e.placement) {
         const c = event.data.changes;
         if (c.driver !== undefined || c.conductor_group !== undefined) {
@@ -99,11 +140,34 @@ export class NodeIndex {
       // it moved away: stop folding it (ensure() reads it again if it comes back)
       e.state = undefined;
       e.revision = -1n;
+      e.commands.clear();
       return;
     }
     if (r.revision <= e.revision) return;
     e.state = nodeDecider.evolve(e.state, event ?? decode(r));
     e.revision = r.revision;
+    remember(e, r.metadata.commandId);
+  }
+
+  /** NodeStateCache: the folded state of a node owned here (not while it is being read). */
+  known(uuid: string): KnownNode | undefined {
+    const e = this.entries.get(uuid);
+    if (!e || e.state === undefined || e.loading !== undefined) return undefined;
+    return { state: e.state, revision: e.revision, commandIds: e.commands, allCommandIds: e.allCommands };
+  }
+
+  /**
+   * NodeStateCache: a writer of this process appended to the stream and `state` is the node at
+   * `revision` (the expected revision of its append made it the fold of everything before).
+   */
+  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[]): void {
+    const e = this.entries.get(uuid);
+    if (!e || e.state === undefined || e.loading !== undefined || revision <= e.revision) return;
+    // events this index has not folded yet lie before the append: their command ids stay unknown
+    if (from !== e.revision) e.allCommands = false;
+    e.state = state;
+    e.revision = revision;
+    for (const id of commandIds) remember(e, id);
   }
 
   /** Folds `uuid` from its stream if it is not folded yet. */
@@ -117,14 +181,18 @@ export class NodeIndex {
         const events = await this.store.readStream(streamId('node', uuid));
         let state = nodeDecider.initialState();
         let revision = -1n;
+        e.commands.clear();
+        e.allCommands = true;
         for (const r of events) {
           state = nodeDecider.evolve(state, decode(r));
           revision = r.revision;
+          remember(e, r.metadata.commandId);
         }
         for (const r of e.loading ?? []) {
           if (r.revision <= revision) continue;
           state = nodeDecider.evolve(state, decode(r));
           revision = r.revision;
+          remember(e, r.metadata.commandId);
         }
         e.state = state;
         e.revision = revision;

@@ -215,6 +215,8 @@ export const startTakeover = async (o: TakeoverOptions): Promise<Takeover> => {
       const commands: NodeCommand[] = [
         { type: 'ReserveNode', data: { uuid: node.uuid, at, host, ring_epoch: epoch } },
         { type: 'ApplyProvisionEvent', data: { uuid: node.uuid, at, event: 'fail', last_error: lastError, holder } },
+        // Ironic powers the node off after a callback timeout, which wipes the agent token (a later boot looks up again)
+        { type: 'ClearAgentToken', data: { uuid: node.uuid, at, holder } },
         { type: 'ReleaseNode', data: { uuid: node.uuid, at, host } },
       ];
       const ok = await runCommands(node, commands, conductor.fenceForCurrentRun(), `timeout:${node.provision_updated_at ?? ''}`).catch(() => false);

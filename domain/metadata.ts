@@ -2,7 +2,7 @@
 // deterministic event id that makes a retried command append nothing new.
 
 import * as t from 'io-ts';
-import { v5 as uuidv5 } from 'uuid';
+import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { EventMetadata } from '../eventstore/port.ts';
 
 const Required = t.type({
@@ -30,6 +30,10 @@ export const EventMetadataC: t.Type<EventMetadata, EventMetadata, unknown> = new
 export const EVENT_ID_NAMESPACE = '6f1d3a0e-4b7c-5e21-9a8d-2c3b4e5f6a70';
 
 /** The id of the `index`-th event a command produced: the same command id always yields the same ids. */
-export const eventIdFor = (commandId: string, index: number): string => uuidv5(`${commandId}#${index}`, EVENT_ID_NAMESPACE);
+// The same ids as uuidv5(name string, namespace string), for less work on every event appended:
+// uuid parses a string namespace twice per call and encodes the name through URI escaping.
+const namespaceBytes = uuidParse(EVENT_ID_NAMESPACE);
+const utf8 = new TextEncoder();
+export const eventIdFor = (commandId: string, index: number): string => uuidv5(utf8.encode(`${commandId}#${index}`), namespaceBytes);
 
 export const actorForConductor = (host: string): string => `conductor:${host}`;

@@ -73,7 +73,25 @@ export interface ManagementInterface extends BaseInterface, WithSteps {
   setBootMode(task: Task, mode: string): Promise<void>;
   setSecureBootState(task: Task, enabled: boolean): Promise<void>;
   getSensorsData(task: Task): Promise<Dict>;
+  /** Ironic's get_supported_indicators: component → indicator name → its description; absent = unsupported */
+  getSupportedIndicators?(task: Task, component?: string): Promise<SupportedIndicators>;
+  /** ON, OFF, BLINKING or UNKNOWN */
+  getIndicatorState?(task: Task, component: string, indicator: string): Promise<IndicatorState>;
+  /**
+   * Sets an indicator. Drivers write nothing to the log: what the hardware now holds that only
+   * the node can remember (a fake BMC's LEDs) comes back as driver_internal_info keys to record.
+   */
+  setIndicatorState?(task: Task, component: string, indicator: string, state: IndicatorState): Promise<Dict | undefined>;
 }
+
+/** ironic.common.indicator_states */
+export const indicatorStates = ['ON', 'OFF', 'BLINKING', 'UNKNOWN'] as const;
+export type IndicatorState = (typeof indicatorStates)[number];
+export interface IndicatorInfo {
+  readonly: boolean;
+  states: readonly IndicatorState[];
+}
+export type SupportedIndicators = Record<string, Record<string, IndicatorInfo>>;
 
 export interface DeployInterface extends BaseInterface, WithSteps {
   prepare(task: Task): Promise<void>;
@@ -125,8 +143,14 @@ export interface NetworkInterface extends BaseInterface, WithSteps {
   unconfigureTenantNetworks(task: Task): Promise<void>;
 }
 
-/** RAID and BIOS have nothing but their steps (create_configuration, apply_configuration...). */
-export type RaidInterface = BaseInterface & WithSteps;
+/** RAID and BIOS have little but their steps (create_configuration, apply_configuration...). */
+export interface RaidInterface extends BaseInterface, WithSteps {
+  /**
+   * Ironic's get_logical_disk_properties: each logical disk property with its description, from
+   * the interface's RAID config schema. Absent = the `no-raid` kind (UnsupportedDriverExtension).
+   */
+  getLogicalDiskProperties?(): Record<string, string>;
+}
 export type BiosInterface = BaseInterface & WithSteps;
 
 export interface PassthruMethod {
@@ -138,12 +162,21 @@ export interface PassthruMethod {
   require_exclusive_lock: boolean;
 }
 
+/** A driver-level method's metadata (Ironic's @driver_passthru: no lock, so no require_exclusive_lock). */
+export type DriverPassthruMethod = Omit<PassthruMethod, 'require_exclusive_lock'>;
+
 export interface VendorInterface {
   getProperties(): Record<string, string>;
   /** checks the method's arguments (MissingParameterValue...) */
   validate(task: Task, method: string, args: Dict): Promise<void>;
   routes(): Readonly<Record<string, PassthruMethod>>;
   call(task: Task, method: string, httpMethod: string, args: Dict): Promise<unknown>;
+  /** methods not about a node (Ironic's driver_routes), served by `/v1/drivers/{name}/vendor_passthru` */
+  driverRoutes?(): Readonly<Record<string, DriverPassthruMethod>>;
+  /** Ironic's driver_validate */
+  driverValidate?(method: string, args: Dict): Promise<void>;
+  /** runs a driver-level method; `signal` ends it when the conductor stops */
+  driverCall?(method: string, httpMethod: string, args: Dict, signal: AbortSignal): Promise<unknown>;
 }
 
 export interface InterfaceByType {

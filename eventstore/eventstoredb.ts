@@ -405,7 +405,8 @@ class EsdbSubscription implements Subscription {
         }
         const resolved = item as AllStreamResolvedEvent;
         const e = resolved.event;
-        if (e && !isSystem(e.streamId, e.type) && (!prefixes || prefixes.some((p) => e.streamId.startsWith(p)))) {
+        const select = this.options.select;
+        if (e && !isSystem(e.streamId, e.type) && (!prefixes || prefixes.some((p) => e.streamId.startsWith(p))) && (!select || select(e.streamId, e.revision, e.type))) {
           batch.push(toRecorded(resolved));
         }
         if (batch.length >= MAX_BATCH || stream.readableLength === 0) await flush();

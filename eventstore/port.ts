@@ -51,9 +51,13 @@ export interface RecordedEvent {
 /**
  * A stored event before decoding: plain values a bulk reader can post to another thread, which
  * decodes them there (the SQLite adapter's `decodeRawEvent`, the very decoding its own reads use).
- * [position, streamId, revision, id, type, data as JSON text, metadata as JSON text, created ms]
+ * [position, streamId, revision, id, type, data as JSON text, metadata as JSON text, created ms].
+ * The row is as stored: a corrupt one may hold other types, so decode it rather than trust it.
  */
 export type RawRecordedEvent = [bigint, string, bigint, string, string, string, string, bigint];
+
+/** A stored event's columns (RawRecordedEvent's, in its order). */
+export type EventColumn = 'position' | 'stream_id' | 'revision' | 'event_id' | 'type' | 'data' | 'metadata' | 'created';
 
 export interface ReadAllRawOptions extends ReadAllOptions {
   /** inclusive global position to read up to; default the end of the log */
@@ -65,6 +69,13 @@ export interface AppendResult {
   nextExpectedRevision: bigint;
   /** the global position of the last appended event */
   position: bigint;
+}
+
+/** One stream's part of an atomic multi-stream append (EventStore.appendToStreams). */
+export interface StreamAppend {
+  streamId: string;
+  events: EventData[];
+  expected: ExpectedRevision;
 }
 
 export type Direction = 'forwards' | 'backwards';
@@ -89,6 +100,13 @@ export interface SubscribeOptions {
   after?: bigint | 'start' | 'end';
   /** only streams whose id starts with one of these */
   streamPrefixes?: string[];
+  /**
+   * Only events for which this returns true, judged before the event is decoded (cheaper than a
+   * handler that drops them, for a subscriber that needs few of the events of its streams).
+   * The others are passed over undecoded: a corrupt one among them does not stop this
+   * subscription.
+   */
+  select?: (streamId: string, revision: bigint, type: string) => boolean;
   /** called once when the subscription has delivered everything that existed and turns live */
   onCaughtUp?: () => void;
   /** called when the subscription dies with an error (the handler threw, or the store failed) */
@@ -129,6 +147,22 @@ export interface EventStore {
    * subscribeToAll when a store lacks it.
    */
   readAllRaw?(options?: ReadAllRawOptions): Promise<RawRecordedEvent[]>;
+  /**
+   * Optional (SQLite): readAllRaw with only the named columns, in that order, per row (values as
+   * stored, integers as bigints); with one column, each row is that column's value itself (no
+   * array per row). A rebuild's threads each read what they need of the same rows.
+   */
+  readAllColumns?(columns: readonly EventColumn[], options?: ReadAllRawOptions): Promise<unknown[]>;
+  /**
+   * Optional (the SQLite adapter has it; EventStoreDB has no multi-stream transaction): the
+   * appends of several streams in ONE transaction, all or nothing. Each append keeps its own
+   * expected-revision check (a mismatch throws its WrongExpectedRevision and writes nothing of any
+   * of them) and gets its own result, in order. When every id of every append is already stored
+   * (each in its stream, consecutively, in order) it is a retry: the original results, nothing
+   * written. The command handler puts uniqueness claims and the aggregate's events in one append
+   * with it; without it, it appends them one after the other.
+   */
+  appendToStreams?(appends: StreamAppend[]): Promise<AppendResult[]>;
   /** the position of the last event in the log, or 'start' when it is empty */
   headPosition(): Promise<bigint | 'start'>;
   subscribeToAll(options: SubscribeOptions, handler: BatchHandler): Subscription;

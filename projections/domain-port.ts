@@ -10,6 +10,13 @@ export type Decoded = { ok: true; event: unknown } | { ok: false; reason: string
 export interface Fold {
   initialState: () => unknown;
   evolve: (state: unknown, event: unknown) => unknown;
+  /**
+   * Optional, bulk rebuilds only (a state nobody else holds): evolve that may apply an event to the
+   * state in place and return the same object, for events that change neither the aggregate's
+   * existence nor anything a follower compares between before and after (the node's name). Must
+   * give what evolve gives.
+   */
+  evolveInPlace?: (state: unknown, event: unknown) => unknown;
 }
 
 export interface ProjectionDomain {

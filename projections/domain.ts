@@ -12,6 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import { decodeStoredEvent, eventCodecs, foldFor } from '../domain/index.ts';
+import { evolveNodeStateInPlace } from '../domain/node/evolve.ts';
 import { membershipStream, streamPrefix, type AggregateKind } from '../domain/streams.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import type { ProjectionDomain } from './domain-port.ts';
@@ -58,6 +59,7 @@ export const productionDomain: ProjectionDomain = {
   foldFor: (kind) => {
     if (kind === 'membership') return foldFor('conductor');
     if (kind === 'conductor') return undefined; // conductors live in the membership stream
+    if (kind === 'node') return { ...foldFor(kind), evolveInPlace: evolveNodeStateInPlace as (s: unknown, e: unknown) => unknown };
     return foldFor(kind);
   },
 };

@@ -1,19 +1,27 @@
-// A rebuild's log reading, moved off the worker threads that project: the main thread reads the
-// log once (undecoded rows, `EventStore.readAllRaw`), routes each row to the partition of its
-// stream and posts the rows to that partition's worker, which decodes them there and hands them
-// to its projector as a catch-up subscription. Reading (SQLite's stepping and page reads, and the
-// metadata's parsing) and projecting then run on two cores. Corrupt events fail exactly as they
-// do through subscribeToAll: anything unusual is decoded by the store's own decodeRawEvent.
+// A rebuild's log reading, split between the main thread and the worker threads that project:
+// the main thread reads every event's position, stream, revision, type and metadata once
+// (`EventStore.readAllColumns`), routes each row to the partition of its stream, builds the node
+// timelines' chunks from the metadata, and posts the rows to that partition's worker; the worker
+// reads the data of the same rows itself (its own connection), decodes them and hands them to its
+// projector as a catch-up subscription. Reading and projecting run on two cores, and the data
+// never crosses threads. Measured (CPU time per million events, both threads): the main thread
+// ~1 s less than when it also read and posted the data, the worker about as much more, so the
+// two are about even instead of the reader being the bottleneck. Corrupt events fail exactly as
+// they do through subscribeToAll: anything unusual in a row is decoded by the store's own
+// decodeRawEvent.
 // Flow control: at most `maxInFlight` batches wait per worker. The worker counts the batches it
-// handled in shared memory and posts a wake-up only when the main thread waits for it (see
-// FeedCounter): a message per batch was measured to cost the worker ~15% (each one wakes the
-// main thread, which on two busy cores preempts the worker).
+// handled in shared memory and posts a wake-up only when the main thread waits for it
+// (newFeedCounter): a message per batch showed as ~15% of the worker's profile (each one wakes
+// the main thread, which on two busy cores preempts the worker).
 
 import type { MessagePort } from 'node:worker_threads';
 import { decodeRawEvent } from '../eventstore/sqlite.ts';
-import { changeMeta, precomputedMeta, type ChangeMeta } from './model.ts';
+import { historyModelName, TimelineChunks, type TimelineRow } from './history.ts';
+import { changeMeta, prebuiltOutput, scanChangeMeta, timelineBuilt, type ChangeMeta, type PrebuiltOutput } from './model.ts';
+import { parseSource } from './sources.ts';
 import type {
   AppendResult,
+  EventColumn,
   BatchHandler,
   EventData,
   EventMetadata,
@@ -29,40 +37,51 @@ import type {
 } from '../eventstore/port.ts';
 
 /**
- * A batch of rows as posted: column by column, so a batch is a handful of strings and typed
- * arrays to copy instead of thousands of values to serialise one by one (measured: posting the
- * rows themselves cost the worker as much as reading them). Repeated strings (stream ids, types,
- * actors, correlation and causation ids) are given once per batch in a dictionary and indexed per
- * row; ids, data, metadata and timestamps are concatenated, each row's text ending at its `*Ends`
- * offset. The reading thread also parses the metadata and sends what the timeline needs of it
- * (a ChangeMeta: actor, correlation, causation, timestamp), so the projecting thread parses it
- * only if something asks for `metadata` itself. A row that is not plain (a column of an
- * unexpected type, metadata that is not a JSON object) is sent as read, in `odd`: the worker
- * decodes it with decodeRawEvent, which fails on it exactly as every read of the store does.
+ * What the main thread reads of each event, in this order (the worker reads the data). Values as
+ * stored: a corrupt row may hold other types (isPlainRow).
+ */
+export const metaColumns = ['position', 'stream_id', 'revision', 'type', 'metadata', 'created'] as const satisfies readonly EventColumn[];
+export type MetaRow = [position: bigint, streamId: string, revision: bigint, type: string, metadata: string, created: bigint];
+
+/**
+ * A batch of rows as posted: column by column, so a batch is a few typed arrays and strings to
+ * copy instead of thousands of values to serialise one by one (measured: posting the rows
+ * themselves cost the worker as much as reading them). Repeated strings (stream ids, types) are
+ * given once per batch in a dictionary and indexed per row. Only what projecting needs travels:
+ * no event ids, no metadata (the main thread builds the node timelines from it; a fed event
+ * fetches both from the store if asked, see RowLookup), no data (the worker reads it). A row that
+ * is not plain (a column of an unexpected type, metadata that is not a JSON object) is sent as
+ * read, in `odd`: the worker decodes the whole row with decodeRawEvent, which fails on it exactly
+ * as every read of the store does.
  */
 export interface RawBatch {
   n: number;
+  /** every row's position (the worker reads the data of exactly these rows) */
   pos: BigInt64Array;
   rev: BigInt64Array;
   created: BigInt64Array;
-  /** indexes into `words`: stream id, type, actor, correlation id, causation id */
+  /** indexes into `words`: stream id, type */
   stream: Uint32Array;
   type: Uint32Array;
-  actor: Uint32Array;
-  corr: Uint32Array;
-  caus: Uint32Array;
   words: string[];
-  ids: string;
-  idEnds: Uint32Array;
-  data: string;
-  dataEnds: Uint32Array;
-  meta: string;
-  metaEnds: Uint32Array;
-  time: string;
-  timeEnds: Uint32Array;
   /** row index → the row as read, for rows that are not plain */
-  odd: [number, RawRecordedEvent][];
+  odd: [number, MetaRow][];
+  /** node-timeline chunks closed by this batch's rows (history.ts), for the history model */
+  timeline: TimelineRow[];
 }
+
+/**
+ * The stored row at a position, read again from the store (a fed event's id and metadata, which
+ * the batches do not carry; nothing on the projecting path asks for them).
+ */
+export type RowLookup = (position: bigint) => RawRecordedEvent | undefined;
+
+/**
+ * The worker's read of the data of its partition's rows in (after, until], in position order:
+ * exactly the rows of the batch that ends at `until` (the rows of these streams since the
+ * previous batch), so the i-th value is row i's data.
+ */
+export type DataReader = (after: bigint | 'start', until: bigint, streamPrefixes: readonly string[] | undefined) => Promise<unknown[]>;
 
 /** Main thread → worker. */
 export type FeedMessage = { feed: 'rows'; batch: RawBatch } | { feed: 'end' } | { feed: 'error'; name: string; message: string };
@@ -81,75 +100,65 @@ export const isFeedAck = (m: unknown): m is FeedAck => typeof m === 'object' && 
 export const newFeedCounter = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
 
 /** the typed arrays of a batch (handed over to the worker, not copied) */
-export const batchArrays = (b: RawBatch): ArrayBuffer[] =>
-  [b.pos, b.rev, b.created, b.stream, b.type, b.actor, b.corr, b.caus, b.idEnds, b.dataEnds, b.metaEnds, b.timeEnds].map((a) => a.buffer as ArrayBuffer);
+export const batchArrays = (b: RawBatch): ArrayBuffer[] => [b.pos, b.rev, b.created, b.stream, b.type].map((a) => a.buffer as ArrayBuffer);
 
-/**
- * Texts longer than this many characters make a new batch. V8 allocates strings over 128 KiB in
- * its large-object space, and posting those was measured 10x slower than posting the same text
- * in smaller strings.
- */
-const maxBatchText = 96 * 1024;
-
-const isPlainRow = (r: RawRecordedEvent): boolean =>
-  typeof r[0] === 'bigint' &&
-  typeof r[1] === 'string' &&
-  typeof r[2] === 'bigint' &&
-  typeof r[3] === 'string' &&
-  typeof r[4] === 'string' &&
-  typeof r[5] === 'string' &&
-  typeof r[6] === 'string' &&
-  typeof r[7] === 'bigint';
+/** the columns have the types the store writes (anything else: decodeRawEvent says what is wrong) */
+const isPlainRow = (r: MetaRow): boolean =>
+  typeof r[0] === 'bigint' && typeof r[1] === 'string' && typeof r[2] === 'bigint' && typeof r[3] === 'string' && typeof r[4] === 'string' && typeof r[5] === 'bigint';
 
 /** the row's metadata as a ChangeMeta, or undefined when decodeRawEvent would refuse it */
-const metaOfRow = (r: RawRecordedEvent): ChangeMeta | undefined => {
+const metaOfRow = (r: MetaRow): ChangeMeta | undefined => {
+  const fast = scanChangeMeta(r[4]);
+  if (fast !== undefined && fast.timestamp !== '') return fast;
+  // (no closure per row: tsx names every arrow function it compiles, at a call each)
+  const created = () => new Date(Number(r[5]));
+  if (fast !== undefined) {
+    try {
+      fast.timestamp = created().toISOString();
+      return fast;
+    } catch {
+      return undefined; // no timestamp and a `created` out of Date's range: the projector meets it
+    }
+  }
   let m: unknown;
   try {
-    m = JSON.parse(r[6]);
+    m = JSON.parse(r[4]);
   } catch {
     return undefined;
   }
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined;
   try {
-    return changeMeta(m, () => new Date(Number(r[7])));
+    return changeMeta(m, created);
   } catch {
     return undefined; // no timestamp and a `created` out of Date's range: the projector meets it
   }
 };
 
-/** rows[from..] as a RawBatch, as many as fit in maxBatchText per text (main thread) */
-export const packRows = (rows: readonly RawRecordedEvent[], from: number): RawBatch => {
-  let to = from;
-  let len = 0;
-  for (; to < rows.length; to++) {
-    const r = rows[to];
-    // data and metadata are the long texts; odd rows are few and short enough not to matter
-    len += typeof r[5] === 'string' ? r[5].length : 0;
-    len += typeof r[6] === 'string' ? r[6].length : 0;
-    if (len > maxBatchText && to > from) break;
+/** The node id of a node stream, null for other streams (cached: every row asks). */
+class NodeIds {
+  private readonly ids = new Map<string, string | null>();
+  of(stream: string): string | null {
+    let id = this.ids.get(stream);
+    if (id === undefined) {
+      const s = parseSource(stream);
+      id = s?.kind === 'node' ? s.id : null;
+      if (this.ids.size > 100_000) this.ids.clear();
+      this.ids.set(stream, id);
+    }
+    return id;
   }
-  const n = to - from;
-  const b: RawBatch = {
-    n,
-    pos: new BigInt64Array(n),
-    rev: new BigInt64Array(n),
-    created: new BigInt64Array(n),
-    stream: new Uint32Array(n),
-    type: new Uint32Array(n),
-    actor: new Uint32Array(n),
-    corr: new Uint32Array(n),
-    caus: new Uint32Array(n),
-    words: [],
-    ids: '',
-    idEnds: new Uint32Array(n),
-    data: '',
-    dataEnds: new Uint32Array(n),
-    meta: '',
-    metaEnds: new Uint32Array(n),
-    time: '',
-    timeEnds: new Uint32Array(n),
-    odd: [],
-  };
+}
+
+/**
+ * rows[from..] as a RawBatch (main thread). The node rows' timeline entries go into `timeline`:
+ * the worker applies every row it is sent or fails the whole rebuild, so the timeline of what it
+ * applies is the timeline of these rows. An odd row is decoded (and, if it decodes, put in its
+ * node's timeline) by the worker: its node's chunk is cut there, as entries of a chunk have
+ * consecutive revisions.
+ */
+export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds): RawBatch => {
+  const n = rows.length - from;
+  const b: RawBatch = { n, pos: new BigInt64Array(n), rev: new BigInt64Array(n), created: new BigInt64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
   const index = new Map<string, number>();
   const word = (v: string): number => {
     let i = index.get(v);
@@ -160,111 +169,43 @@ export const packRows = (rows: readonly RawRecordedEvent[], from: number): RawBa
     }
     return i;
   };
-  const ids: string[] = [];
-  const data: string[] = [];
-  const meta: string[] = [];
-  const time: string[] = [];
-  let idEnd = 0;
-  let dataEnd = 0;
-  let metaEnd = 0;
-  let timeEnd = 0;
+  // consecutive rows mostly repeat their stream (a command's events) and so its node: compare
+  // with the previous row's before looking up
+  let lastStream = '';
+  let lastStreamWord = -1;
+  let lastNode: string | null = null;
   for (let i = 0; i < n; i++) {
     const r = rows[from + i];
+    // the position is the table's integer key, always there: the worker reads the data by it
+    b.pos[i] = r[0];
     const m = isPlainRow(r) ? metaOfRow(r) : undefined;
-    if (m === undefined) b.odd.push([i, r]);
-    else {
-      b.pos[i] = r[0];
-      b.stream[i] = word(r[1]);
-      b.rev[i] = r[2];
-      ids.push(r[3]);
-      idEnd += r[3].length;
-      b.type[i] = word(r[4]);
-      data.push(r[5]);
-      dataEnd += r[5].length;
-      meta.push(r[6]);
-      metaEnd += r[6].length;
-      b.created[i] = r[7];
-      b.actor[i] = word(m.actor);
-      b.corr[i] = word(m.correlationId);
-      b.caus[i] = word(m.causationId);
-      time.push(m.timestamp);
-      timeEnd += m.timestamp.length;
+    const node: string | null = typeof r[1] !== 'string' ? null : lastStreamWord >= 0 && r[1] === lastStream ? lastNode : nodes.of(r[1]);
+    if (m === undefined) {
+      b.odd.push([i, r]);
+      if (node !== null) timeline.cut(node);
+      continue;
     }
-    b.idEnds[i] = idEnd;
-    b.dataEnds[i] = dataEnd;
-    b.metaEnds[i] = metaEnd;
-    b.timeEnds[i] = timeEnd;
+    if (node !== null) timeline.push(node, r[0], r[2], r[3], m);
+    if (lastStreamWord < 0 || r[1] !== lastStream) {
+      lastStream = r[1];
+      lastStreamWord = word(r[1]);
+      lastNode = node;
+    }
+    b.stream[i] = lastStreamWord;
+    b.rev[i] = r[2];
+    b.type[i] = word(r[3]);
+    b.created[i] = r[5];
   }
-  b.ids = ids.join('');
-  b.data = data.join('');
-  b.meta = meta.join('');
-  b.time = time.join('');
+  b.timeline = timeline.takeClosed();
   return b;
-};
-
-/** A fed event: metadata parsed and `created` made only when asked for (the projector asks neither). */
-class FedEvent implements RecordedEvent {
-  private parsedMeta: EventMetadata | undefined;
-  private createdDate: Date | undefined;
-  readonly [precomputedMeta]: ChangeMeta;
-
-  constructor(
-    readonly streamId: string,
-    readonly revision: bigint,
-    readonly position: bigint,
-    readonly id: string,
-    readonly type: string,
-    readonly data: unknown,
-    private readonly metaText: string,
-    private readonly createdMs: bigint,
-    meta: ChangeMeta,
-  ) {
-    this[precomputedMeta] = meta;
-  }
-
-  get metadata(): EventMetadata {
-    // the reading thread parsed this text into a JSON object already
-    return (this.parsedMeta ??= JSON.parse(this.metaText) as EventMetadata);
-  }
-
-  get created(): Date {
-    return (this.createdDate ??= new Date(Number(this.createdMs)));
-  }
-}
-
-/** Row i of a batch as a RecordedEvent (worker thread); CorruptStoredEvent as decodeRawEvent. */
-const eventOf = (b: RawBatch, i: number, odd: ReadonlyMap<number, RawRecordedEvent>): RecordedEvent => {
-  const raw = odd.get(i);
-  if (raw !== undefined) return decodeRawEvent(raw);
-  const d0 = i === 0 ? 0 : b.dataEnds[i - 1];
-  const dataText = b.data.slice(d0, b.dataEnds[i]);
-  const streamId = b.words[b.stream[i]];
-  let data: unknown;
-  try {
-    data = JSON.parse(dataText);
-  } catch {
-    // decodeRawEvent names the stream, revision and parse error
-    const id0 = i === 0 ? 0 : b.idEnds[i - 1];
-    const m0 = i === 0 ? 0 : b.metaEnds[i - 1];
-    return decodeRawEvent([b.pos[i], streamId, b.rev[i], b.ids.slice(id0, b.idEnds[i]), b.words[b.type[i]], dataText, b.meta.slice(m0, b.metaEnds[i]), b.created[i]]);
-  }
-  const id0 = i === 0 ? 0 : b.idEnds[i - 1];
-  const m0 = i === 0 ? 0 : b.metaEnds[i - 1];
-  const t0 = i === 0 ? 0 : b.timeEnds[i - 1];
-  const meta: ChangeMeta = {
-    actor: b.words[b.actor[i]],
-    correlationId: b.words[b.corr[i]],
-    causationId: b.words[b.caus[i]],
-    timestamp: b.time.slice(t0, b.timeEnds[i]),
-  };
-  return new FedEvent(streamId, b.rev[i], b.pos[i], b.ids.slice(id0, b.idEnds[i]), b.words[b.type[i]], data, b.meta.slice(m0, b.metaEnds[i]), b.created[i], meta);
 };
 
 // ---- main thread ---------------------------------------------------------------------------
 
-export let waitMs = 0;
 /** One worker's end of the feed, in the main thread. */
 export class FeedSink {
+  private readonly timeline = new TimelineChunks();
+  private readonly nodes = new NodeIds();
   private sent = 0;
   private waiting: (() => void) | undefined;
   private closed = false;
@@ -292,9 +233,7 @@ export class FeedSink {
         this.waiting = undefined;
         continue;
       }
-      const t = performance.now();
       await woken;
-      waitMs += performance.now() - t;
     }
   }
 
@@ -308,19 +247,21 @@ export class FeedSink {
     return this.closed;
   }
 
-  async send(rows: RawRecordedEvent[]): Promise<void> {
-    for (let from = 0; from < rows.length; ) {
-      await this.room();
-      if (this.closed) return;
-      const batch = packRows(rows, from);
-      from += batch.n;
-      this.sent++;
-      this.post({ feed: 'rows', batch });
-    }
+  async send(rows: MetaRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.room();
+    if (this.closed) return;
+    this.sent++;
+    this.post({ feed: 'rows', batch: packRows(rows, 0, this.timeline, this.nodes) });
   }
 
   end(): void {
-    if (!this.closed) this.post({ feed: 'end' });
+    if (this.closed) return;
+    // the chunks still open: an empty batch carries them
+    const last = packRows([], 0, this.timeline, this.nodes);
+    last.timeline = this.timeline.takeAll();
+    if (last.timeline.length > 0) this.post({ feed: 'rows', batch: last });
+    this.post({ feed: 'end' });
   }
 
   fail(err: Error): void {
@@ -335,7 +276,7 @@ export class FeedSink {
 }
 
 export interface FeedOptions {
-  store: EventStore & Required<Pick<EventStore, 'readAllRaw'>>;
+  store: EventStore & Required<Pick<EventStore, 'readAllColumns'>>;
   /** each partition's stream prefixes (a stream falls in at most one) */
   prefixes: readonly (readonly string[])[];
   sinks: readonly FeedSink[];
@@ -367,12 +308,12 @@ export const feedPartitions = async (o: FeedOptions): Promise<void> => {
     for (;;) {
       // a worker reports only after its feed ended: one that has reported by now failed
       if (o.sinks.some((s) => s.isClosed)) return;
-      const rows = await o.store.readAllRaw({ after, until: o.until, streamPrefixes: all, maxCount: o.batchSize });
+      const rows = (await o.store.readAllColumns(metaColumns, { after, until: o.until, streamPrefixes: all, maxCount: o.batchSize })) as MetaRow[];
       if (rows.length === 0) break;
       after = rows[rows.length - 1][0];
       if (single) await o.sinks[0].send(rows);
       else {
-        const split: RawRecordedEvent[][] = o.sinks.map(() => []);
+        const split: MetaRow[][] = o.sinks.map(() => []);
         for (const r of rows) {
           const i = partitionOf(r[1]);
           if (i >= 0) split[i].push(r);
@@ -387,10 +328,74 @@ export const feedPartitions = async (o: FeedOptions): Promise<void> => {
     throw e;
   }
   for (const s of o.sinks) s.end();
-  if (process.env.RB_DEBUG) process.stderr.write(`main waited ${waitMs.toFixed(0)} ms\n`);
 };
 
 // ---- worker thread -------------------------------------------------------------------------
+
+/**
+ * A fed event. Its id and metadata are not in the batch: they are read from the store when asked
+ * for (the projector asks neither); `created` is made when asked for.
+ */
+class FedEvent implements RecordedEvent {
+  private row: RecordedEvent | undefined;
+  private createdDate: Date | undefined;
+  readonly [timelineBuilt] = true as const;
+
+  constructor(
+    readonly streamId: string,
+    readonly revision: bigint,
+    readonly position: bigint,
+    readonly type: string,
+    readonly data: unknown,
+    private readonly createdMs: bigint,
+    private readonly lookup: RowLookup | undefined,
+  ) {}
+
+  private stored(): RecordedEvent {
+    if (this.row === undefined) {
+      const raw = this.lookup?.(this.position);
+      if (raw === undefined || raw[1] !== this.streamId || raw[2] !== this.revision) {
+        throw new Error(`the id and metadata of ${this.streamId}@${this.revision} cannot be read back from the store`);
+      }
+      // the reading thread checked that this row decodes
+      this.row = decodeRawEvent(raw);
+    }
+    return this.row;
+  }
+
+  get id(): string {
+    return this.stored().id;
+  }
+
+  get metadata(): EventMetadata {
+    return this.stored().metadata;
+  }
+
+  get created(): Date {
+    return (this.createdDate ??= new Date(Number(this.createdMs)));
+  }
+}
+
+/**
+ * Row i of a batch as a RecordedEvent (worker thread), given its data as the worker read it;
+ * CorruptStoredEvent exactly as decodeRawEvent throws it.
+ */
+const eventOf = (b: RawBatch, i: number, data: unknown, odd: ReadonlyMap<number, MetaRow> | undefined, lookup: RowLookup | undefined): RecordedEvent => {
+  const raw = odd?.get(i);
+  // the whole row as stored (its id too); failing that, the row put back together
+  if (raw !== undefined) return decodeRawEvent(lookup?.(b.pos[i]) ?? ([raw[0], raw[1], raw[2], '', raw[3], data, raw[4], raw[5]] as RawRecordedEvent));
+  const streamId = b.words[b.stream[i]];
+  let parsed: unknown;
+  try {
+    if (typeof data !== 'string') throw new TypeError('not text');
+    parsed = JSON.parse(data);
+  } catch {
+    // decodeRawEvent names the stream, revision and what is wrong with the data (it looks at the
+    // data first; the metadata is known to be a JSON object)
+    return decodeRawEvent([b.pos[i], streamId, b.rev[i], '', b.words[b.type[i]], data as string, '{}', b.created[i]]);
+  }
+  return new FedEvent(streamId, b.rev[i], b.pos[i], b.words[b.type[i]], parsed, b.created[i], lookup);
+};
 
 /**
  * The worker's end: a catch-up subscription over the posted rows. Like the SQLite subscription,
@@ -403,6 +408,8 @@ class FeedSubscription implements Subscription {
   private rejectCaughtUp!: (e: Error) => void;
   private readonly queue: FeedMessage[] = [];
   private delivered: bigint | 'start' = 'start';
+  /** the last position whose data was read */
+  private dataAfter: bigint | 'start' = 'start';
   private stopped = false;
   private running = false;
   private inHandler = false;
@@ -414,6 +421,8 @@ class FeedSubscription implements Subscription {
     private readonly handler: BatchHandler,
     private readonly counter: Int32Array,
     private readonly wake: () => void,
+    private readonly readData: DataReader,
+    private readonly lookup: RowLookup | undefined,
   ) {
     this.caughtUp = new Promise<void>((res, rej) => {
       this.resolveCaughtUp = res;
@@ -425,15 +434,20 @@ class FeedSubscription implements Subscription {
 
   lastPosition = (): bigint | 'start' => this.delivered;
 
-  private idleSince = 0;
-  idleMs = 0;
   push(m: FeedMessage): void {
     if (this.stopped) return;
     this.queue.push(m);
-    if (!this.running) {
-      if (this.idleSince) this.idleMs += performance.now() - this.idleSince;
-      this.done = this.run();
+    if (!this.running) this.done = this.run();
+  }
+
+  private async deliver(events: RecordedEvent[]): Promise<void> {
+    this.inHandler = true;
+    try {
+      await this.handler(events);
+    } finally {
+      this.inHandler = false;
     }
+    if (events.length > 0) this.delivered = events[events.length - 1].position;
   }
 
   async stop(): Promise<void> {
@@ -460,25 +474,26 @@ class FeedSubscription implements Subscription {
         let corrupt: unknown;
         const events: RecordedEvent[] = [];
         const b = m.batch;
-        const odd = new Map(b.odd);
-        for (let i = 0; i < b.n; i++) {
-          try {
-            const e = eventOf(b, i, odd);
-            if (after === undefined || e.position > after) events.push(e);
-          } catch (e) {
-            corrupt = e;
-            break;
+        if (b.n > 0) {
+          const odd = b.odd.length > 0 ? new Map(b.odd) : undefined;
+          // the data of this batch's rows: the rows of this partition's streams since the last batch
+          const until = b.pos[b.n - 1];
+          const data = await this.readData(this.dataAfter, until, this.options.streamPrefixes);
+          this.dataAfter = until;
+          // the log is append-only: the same window of the same streams holds the same rows
+          if (data.length !== b.n) throw new Error(`the log read ${data.length} events up to position ${until} where it had read ${b.n}`);
+          for (let i = 0; i < b.n; i++) {
+            try {
+              const e = eventOf(b, i, data[i], odd, this.lookup);
+              if (after === undefined || e.position > after) events.push(e);
+            } catch (e) {
+              corrupt = e;
+              break;
+            }
           }
         }
-        if (events.length > 0) {
-          this.inHandler = true;
-          try {
-            await this.handler(events);
-          } finally {
-            this.inHandler = false;
-          }
-          this.delivered = events[events.length - 1].position;
-        }
+        if (b.timeline.length > 0) (events as { [prebuiltOutput]?: PrebuiltOutput })[prebuiltOutput] = { [historyModelName]: b.timeline };
+        if (events.length > 0 || b.timeline.length > 0) await this.deliver(events);
         if (corrupt !== undefined) throw corrupt;
         Atomics.store(this.counter, 0, ++this.handled);
         const target = Atomics.load(this.counter, 1);
@@ -492,8 +507,6 @@ class FeedSubscription implements Subscription {
       if (!wasStopped) this.options.onError?.(err);
     } finally {
       this.running = false;
-      this.idleSince = performance.now();
-      if (this.stopped && process.env.RB_DEBUG) process.stderr.write(`worker idle ${this.idleMs.toFixed(0)} ms\n`);
     }
   }
 }
@@ -502,11 +515,12 @@ class FeedSubscription implements Subscription {
  * The store a fed worker's projector uses: its subscription is the feed (one per worker);
  * everything else goes to the worker's own connection.
  */
-export const fedStore = (inner: EventStore, port: MessagePort, counter: Int32Array): EventStore => {
+export const fedStore = (inner: EventStore, port: MessagePort, counter: Int32Array, readData: DataReader, lookup?: RowLookup): EventStore => {
   let sub: FeedSubscription | undefined;
   const early: FeedMessage[] = [];
-  port.on('message', (m: FeedMessage) => {
-    if (typeof m !== 'object' || m === null || !('feed' in m)) return;
+  port.on('message', (raw: unknown) => {
+    if (typeof raw !== 'object' || raw === null || !('feed' in raw)) return;
+    const m = raw as FeedMessage;
     if (sub) sub.push(m);
     else early.push(m);
   });
@@ -521,7 +535,7 @@ export const fedStore = (inner: EventStore, port: MessagePort, counter: Int32Arr
     close: () => inner.close(),
     subscribeToAll: (options: SubscribeOptions, handler: BatchHandler): Subscription => {
       if (sub) throw new Error('a fed rebuild has one subscription');
-      sub = new FeedSubscription(options, handler, counter, () => port.postMessage({ feed: 'ack' } satisfies FeedAck));
+      sub = new FeedSubscription(options, handler, counter, () => port.postMessage({ feed: 'ack' } satisfies FeedAck), readData, lookup);
       for (const m of early.splice(0)) sub.push(m);
       return sub;
     },

@@ -3,12 +3,13 @@
 //    user), produced by the domain's events (the binding says which events carry one);
 //  - our full event timeline: every event of the node's stream with type, revision, position,
 //    actor, correlation id, causation id and time.
-// The timeline is stored in chunks (one row per node per flush, entries as compact JSON arrays):
-// a million events become a few thousand rows, which keeps rebuilds fast. Node names are kept
-// for every node ever seen, so `ironlog history <name>` works after a node is deleted.
+// The timeline is stored in chunks (a row holds up to 32 consecutive entries of a node, more when
+// small live flushes are appended to it; entries as compact JSON arrays): a million events
+// become some 40,000 rows, which keeps rebuilds fast. Node names are kept for every node ever
+// seen, so `ironlog history <name>` works after a node is deleted.
 
 import type Database from 'better-sqlite3';
-import type { Change, ChangeMeta, ModelWriter, ProjectionModel } from './model.ts';
+import { timelineBuilt, type Change, type ChangeMeta, type ModelWriter, type ProjectionModel } from './model.ts';
 
 export interface NodeHistoryRecord {
   uuid: string;
@@ -120,11 +121,6 @@ class ChunkBuilder {
     return `{"r":${this.revision},"e":[${this.text}]}`;
   }
 
-  /** The chunk's entries, decoded. */
-  entries(out: TimelineEntry[]): void {
-    decodeStored(this.first, JSON.parse(this.json()) as StoredChunk, out);
-  }
-
   get size(): number {
     return this.count;
   }
@@ -153,17 +149,72 @@ const decodeStored = (firstPosition: bigint, c: StoredChunk, out: TimelineEntry[
 
 const decodeChunk = (firstPosition: bigint, text: string, out: TimelineEntry[]): void => decodeStored(firstPosition, JSON.parse(text) as StoredChunk, out);
 
-/** in a bulk rebuild, a node's pending entries are written once there are this many */
+/** a chunk is closed (and, in a bulk rebuild, written) once it holds this many entries */
 const spillChunk = 32;
 /** a flush appends to the node's last chunk while the result stays this small (live flushes are tiny) */
 const maxMergedChunk = 64;
 
-class HistoryWriter implements ModelWriter {
-  private readonly chunks = new Map<string, ChunkBuilder>();
-  /** nodes whose chunk reached spillChunk entries since the last spill */
-  private readonly full: string[] = [];
-  /** chunks with entries added since the last spill */
+/** A closed chunk as a row of history_timeline: node, first position, entries (JSON), entry count. */
+export type TimelineRow = [node: string, first: bigint, entries: string, count: number];
+
+/**
+ * Nodes' timeline chunks, built from their events in log order: a node's chunk closes at
+ * spillChunk entries. The history model builds them from the changes it sees; a fed rebuild
+ * builds them in its reading thread (feed.ts) and hands the rows over (HistoryWriter.prebuilt).
+ */
+export class TimelineChunks {
+  private readonly open = new Map<string, ChunkBuilder>();
+  private readonly closed: TimelineRow[] = [];
+  /** chunks with entries added since the last takeClosed */
   private readonly touched: ChunkBuilder[] = [];
+
+  push(node: string, position: bigint, revision: bigint, type: string, meta: ChangeMeta): void {
+    let chunk = this.open.get(node);
+    if (!chunk) {
+      chunk = new ChunkBuilder(position, Number(revision));
+      this.open.set(node, chunk);
+    }
+    chunk.push(position, type, meta);
+    if (chunk.unsealed === 1) this.touched.push(chunk);
+    if (chunk.size >= spillChunk) this.close(node, chunk);
+  }
+
+  /** closes the node's chunk: its next entry starts another (entry i of a chunk is revision r + i) */
+  cut(node: string): void {
+    const chunk = this.open.get(node);
+    if (chunk) this.close(node, chunk);
+  }
+
+  private close(node: string, chunk: ChunkBuilder): void {
+    this.closed.push([node, chunk.first, chunk.json(), chunk.size]);
+    this.open.delete(node);
+  }
+
+  /** the chunks closed since the last call; what the open ones hold is serialised (ChunkBuilder.seal) */
+  takeClosed(): TimelineRow[] {
+    for (const chunk of this.touched) chunk.seal();
+    this.touched.length = 0;
+    return this.closed.splice(0);
+  }
+
+  /** every chunk, closed or not; the next entry of any node starts a new chunk */
+  takeAll(): TimelineRow[] {
+    for (const [node, chunk] of this.open) this.close(node, chunk);
+    this.touched.length = 0;
+    return this.closed.splice(0);
+  }
+
+  clear(): void {
+    this.open.clear();
+    this.closed.length = 0;
+    this.touched.length = 0;
+  }
+}
+
+class HistoryWriter implements ModelWriter {
+  private readonly timeline = new TimelineChunks();
+  /** chunks a fed rebuild's reading thread built (see prebuilt) */
+  private readonly fed: TimelineRow[] = [];
   private readonly names = new Map<string, { name: string | null; last: bigint }>();
   private readonly records: { node: string; position: bigint; r: NodeHistoryRecord }[] = [];
   private readonly insertChunk: Database.Statement<[string, bigint, string]>;
@@ -195,56 +246,58 @@ class HistoryWriter implements ModelWriter {
   onChange(c: Change): void {
     if (c.kind !== 'node') return;
     const { rec } = c;
-    let chunk = this.chunks.get(c.id);
-    if (!chunk) {
-      chunk = new ChunkBuilder(rec.position, Number(rec.revision));
-      this.chunks.set(c.id, chunk);
-    }
-    chunk.push(rec.position, c.type, c.meta);
-    if (chunk.unsealed === 1) this.touched.push(chunk);
-    if (chunk.size === spillChunk) this.full.push(c.id);
+    // a fed rebuild's reading thread has put this entry in a chunk already (prebuilt)
+    if ((rec as { [timelineBuilt]?: true })[timelineBuilt] !== true) this.timeline.push(c.id, rec.position, rec.revision, c.type, c.meta);
     const name = this.binding.nameOf(c.after);
     if (name !== undefined && (rec.revision === 0n || name !== this.binding.nameOf(c.before))) this.names.set(c.id, { name, last: rec.position });
     for (const r of this.binding.recordsOf(c)) this.records.push({ node: c.id, position: rec.position, r });
   }
 
+  /** Timeline rows a fed rebuild's reading thread built from the same events (feed.ts). */
+  prebuilt(rows: unknown): void {
+    for (const r of rows as TimelineRow[]) this.fed.push(r);
+  }
+
   spill(): void {
-    // a bulk rebuild: one transaction, indexes come at the end, so no looking up last chunks
+    // a bulk rebuild: one transaction, no looking up last chunks; what is only ever added (closed
+    // chunks, history records, names) is written as it comes, so little is left for the end
     this.bulk = true;
-    for (const node of this.full) {
-      const chunk = this.chunks.get(node)!;
-      this.insertChunk.run(node, chunk.first, chunk.json());
-      this.chunks.delete(node);
-    }
-    this.full.length = 0;
-    for (const chunk of this.touched) chunk.seal();
-    this.touched.length = 0;
+    for (const [node, first, entries] of this.timeline.takeClosed()) this.insertChunk.run(node, first, entries);
+    for (const [node, first, entries] of this.fed.splice(0)) this.insertChunk.run(node, first, entries);
+    this.writeNamesAndRecords();
   }
 
   flush(): void {
-    for (const [node, chunk] of this.chunks) this.writeChunk(node, chunk);
+    for (const row of this.timeline.takeAll()) this.writeChunk(row);
+    for (const [node, first, entries] of this.fed.splice(0)) this.insertChunk.run(node, first, entries);
+    this.writeNamesAndRecords();
+  }
+
+  private writeNamesAndRecords(): void {
     for (const [node, n] of this.names) this.upsertName.run(node, n.name, n.last);
     for (const { node, position, r } of this.records) {
       this.insertRecord.run(r.uuid, node, position, r.created_at, r.severity, r.event, r.event_type, r.conductor, r.user);
     }
+    this.names.clear();
+    this.records.length = 0;
   }
 
   /** Appends to the node's last chunk when both are small (a live flush holds an event or two), else adds one. */
-  private writeChunk(node: string, chunk: ChunkBuilder): void {
-    const last = !this.bulk && chunk.size < maxMergedChunk ? this.lastChunk.get(node) : undefined;
+  private writeChunk([node, first, text, count]: TimelineRow): void {
+    const last = !this.bulk && count < maxMergedChunk ? this.lastChunk.get(node) : undefined;
     if (last) {
       const stored = JSON.parse(last.entries) as StoredChunk;
-      if (stored.e.length + chunk.size <= maxMergedChunk) {
+      if (stored.e.length + count <= maxMergedChunk) {
         const entries: TimelineEntry[] = [];
         decodeStored(last.first_position, stored, entries);
-        chunk.entries(entries);
+        decodeChunk(first, text, entries);
         const merged = new ChunkBuilder(last.first_position, stored.r);
         for (const e of entries) merged.push(e.position, e.type, { actor: e.actor, correlationId: e.correlationId, causationId: e.causationId, timestamp: e.time });
         this.updateChunk.run(merged.json(), last.rowid);
         return;
       }
     }
-    this.insertChunk.run(node, chunk.first, chunk.json());
+    this.insertChunk.run(node, first, text);
   }
 
   committed(): void {
@@ -252,16 +305,18 @@ class HistoryWriter implements ModelWriter {
   }
 
   reset(): void {
-    this.chunks.clear();
-    this.full.length = 0;
-    this.touched.length = 0;
+    this.timeline.clear();
+    this.fed.length = 0;
     this.names.clear();
     this.records.length = 0;
   }
 }
 
+/** the history model's name (its checkpoint row; fed rebuilds address its prebuilt output by it) */
+export const historyModelName = 'history';
+
 export const historyModel = (binding: HistoryBinding): ProjectionModel => ({
-  name: 'history',
+  name: historyModelName,
   kinds: ['node'],
   ddl,
   tables: [

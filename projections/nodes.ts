@@ -11,7 +11,7 @@ import type { Node } from '../domain/node/node.ts';
 import { interfaceFields } from '../domain/node/node.ts';
 import { isProvisionState } from '../domain/provision/states.ts';
 import { docsModel, type ColumnSpec, type ColumnValue, type DocsSpec } from './docs.ts';
-import { eqFilters, invalidParameter, pickFields, queryPage, type Collection, type PageQuery, type Where } from './paging.ts';
+import { eqFilters, invalidParameter, pickFields, queryPage, queryPageRows, type Collection, type PageQuery, type Where } from './paging.ts';
 
 type Scalar = string | boolean | null | undefined;
 
@@ -216,6 +216,41 @@ export const listNodes = (db: Database.Database, q: NodeListQuery = {}): E.Eithe
     page.nextMarker = nodes[nodes.length - 1].uuid;
   }
   return E.right(page);
+};
+
+/**
+ * One node of a page without its document: what the API's render cache needs to find a full
+ * render it made before (uuid and the row's revision: both stored before the document in the
+ * row, so a page of them reads no document pages). The document is read (nodeDocAt) only for
+ * renders the cache lacks: a list of 500 cached nodes reads no documents.
+ */
+export interface NodeRow {
+  uuid: string;
+  revision: number;
+}
+
+/**
+ * listNodes' page (same filters, sorting, marker and limit, in one query) as rows without
+ * documents, for a caller that renders whole nodes and keeps renders per revision. No `fields`,
+ * no `conductor` filter (that needs the hash ring: use listNodes).
+ */
+export const listNodeRows = (db: Database.Database, q: Omit<NodeListQuery, 'fields' | 'conductor' | 'conductorOf'> = {}): E.Either<DomainError, NodeRow[]> => {
+  const bad = validateNodeFilters(q);
+  if (bad) return E.left(bad);
+  return queryPageRows<NodeRow>(db, collection, whereOf(q), q, 'id AS uuid, revision');
+};
+
+const docStatements = new WeakMap<Database.Database, Database.Statement<[string], { revision: number; doc: string }>>();
+
+/**
+ * A live node's document and revision now (a row of listNodeRows, read later: with another
+ * process writing the file the revision may have moved on since the page was read).
+ */
+export const nodeDocAt = (db: Database.Database, uuid: string): { revision: number; node: Node } | undefined => {
+  let stmt = docStatements.get(db);
+  if (!stmt) docStatements.set(db, (stmt = db.prepare<[string], { revision: number; doc: string }>('SELECT revision, doc FROM nodes WHERE id = ? AND live = 1')));
+  const row = stmt.get(uuid);
+  return row ? { revision: Number(row.revision), node: (JSON.parse(row.doc) as { node: Node }).node } : undefined;
 };
 
 const uuidLike = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -53,7 +53,11 @@ export const validatePage = (c: Collection, q: PageQuery): DomainError | undefin
 };
 
 /** Returns the raw `doc` texts of one page, in order; `where` must already hold the filters. */
-export const queryPage = (db: Database.Database, c: Collection, where: Where, q: PageQuery): E.Either<DomainError, string[]> => {
+export const queryPage = (db: Database.Database, c: Collection, where: Where, q: PageQuery): E.Either<DomainError, string[]> =>
+  E.map((rows: { doc: string }[]) => rows.map((r) => r.doc))(queryPageRows<{ doc: string }>(db, c, where, q, 'doc'));
+
+/** queryPage with other columns of the page's rows (`select`: a SQL column list). */
+export const queryPageRows = <R>(db: Database.Database, c: Collection, where: Where, q: PageQuery, select: string): E.Either<DomainError, R[]> => {
   const bad = validatePage(c, q);
   if (bad) return E.left(bad);
   const dir = q.sort_dir === 'desc' ? 'DESC' : 'ASC';
@@ -80,9 +84,9 @@ export const queryPage = (db: Database.Database, c: Collection, where: Where, q:
   }
   const order = key ? `"${key}" ${dir}, seq ${dir}` : `seq ${dir}`;
   const rows = db
-    .prepare<ColumnValue[], { doc: string }>(`SELECT doc FROM ${c.table} WHERE ${sql.join(' AND ')} ORDER BY ${order} LIMIT ${q.limit ?? -1}`)
+    .prepare<ColumnValue[], R>(`SELECT ${select} FROM ${c.table} WHERE ${sql.join(' AND ')} ORDER BY ${order} LIMIT ${q.limit ?? -1}`)
     .all(...params);
-  return E.right(rows.map((r) => r.doc));
+  return E.right(rows);
 };
 
 /** Keeps only the asked keys, in the asked order. */

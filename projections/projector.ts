@@ -10,9 +10,18 @@
 
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import { parseSource, sourcePrefix, type SourceKind } from './sources.ts';
-import type { ProjectionDomain } from './domain-port.ts';
+import type { Fold, ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
-import { changeMeta, isStateModel, precomputedMeta, type Change, type ChangeMeta, type ModelWriter, type StateOwner } from './model.ts';
+import {
+  changeMeta,
+  isStateModel,
+  prebuiltOutput,
+  type Change,
+  type ChangeMeta,
+  type ModelWriter,
+  type PrebuiltOutput,
+  type StateOwner,
+} from './model.ts';
 import type { Checkpoint, ReadModelDb } from './store.ts';
 import { acquireLease, type Lease } from './lease.ts';
 
@@ -46,6 +55,14 @@ export class CheckpointMoved extends Error {
   }
 }
 
+interface Route {
+  kind: SourceKind;
+  id: string;
+  owner: StateOwner;
+  fold: Fold;
+  followers: ModelWriter[];
+}
+
 interface Waiter {
   position: bigint;
   resolve: () => void;
@@ -53,14 +70,35 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const metaOf = (rec: RecordedEvent): ChangeMeta =>
-  (rec as { [precomputedMeta]?: ChangeMeta })[precomputedMeta] ?? changeMeta(rec.metadata, () => rec.created);
+const metaOf = (rec: RecordedEvent): ChangeMeta => changeMeta(rec.metadata, () => rec.created);
+
+/** A Change whose ChangeMeta is made only if a model asks (a fed rebuild's history does not). */
+class AppliedChange implements Change {
+  private m: ChangeMeta | undefined;
+
+  constructor(
+    readonly rec: RecordedEvent,
+    readonly kind: SourceKind,
+    readonly id: string,
+    readonly event: unknown,
+    readonly before: unknown,
+    readonly after: unknown,
+  ) {}
+
+  get type(): string {
+    return this.rec.type;
+  }
+
+  get meta(): ChangeMeta {
+    return (this.m ??= metaOf(this.rec));
+  }
+}
 
 export class Projector {
   private readonly writers: ModelWriter[] = [];
   private readonly owners = new Map<SourceKind, StateOwner>();
   private readonly followers = new Map<SourceKind, ModelWriter[]>();
-  private readonly folds = new Map<SourceKind, { evolve: (s: unknown, e: unknown) => unknown; initialState: () => unknown }>();
+  private readonly folds = new Map<SourceKind, Fold>();
   private readonly prefixes: string[];
   private readonly maxPending: number;
   private committed: Checkpoint;
@@ -78,8 +116,8 @@ export class Projector {
   readonly caughtUp: Promise<void>;
   private eventsApplied = 0;
   private lease: Lease | undefined;
-  /** stream id → parsed (kind, id), so the hot path does not re-slice stream ids */
-  private readonly sources = new Map<string, { kind: SourceKind; id: string } | null>();
+  /** stream id → its route (null: not followed), so the hot path neither re-slices stream ids nor looks kinds up */
+  private readonly sources = new Map<string, Route | null>();
   private bulkOpen = false;
 
   constructor(private readonly options: ProjectorOptions) {
@@ -175,6 +213,8 @@ export class Projector {
     if (this.failure) throw this.failure;
     if (this.stopped) return;
     try {
+      const pre = (events as { [prebuiltOutput]?: PrebuiltOutput })[prebuiltOutput];
+      if (pre) for (const [i, model] of this.options.db.models.entries()) if (model.name in pre) this.writers[i].prebuilt?.(pre[model.name]);
       for (const rec of events) this.apply(rec);
     } catch (err) {
       for (const w of this.writers) w.reset();
@@ -205,26 +245,33 @@ export class Projector {
     if (this.committed !== 'start' && rec.position <= this.committed) return; // already stored
     if (this.options.until !== undefined && rec.position > this.options.until) return;
     if (this.pendingLast !== undefined && rec.position <= this.pendingLast) return;
-    let parsed = this.sources.get(rec.streamId);
-    if (parsed === undefined) {
-      parsed = parseSource(rec.streamId) ?? null;
+    let route = this.sources.get(rec.streamId);
+    if (route === undefined) {
+      route = this.routeOf(rec.streamId);
       if (this.sources.size > 100_000) this.sources.clear();
-      this.sources.set(rec.streamId, parsed);
+      this.sources.set(rec.streamId, route);
     }
-    const owner = parsed && this.owners.get(parsed.kind);
-    if (!parsed || !owner) return; // a stream no model follows (the prefix filter is a hint)
+    if (route === null) return; // a stream no model follows (the prefix filter is a hint)
     const decoded = this.options.domain.decode(rec);
     if (!decoded.ok) throw new ProjectionError(rec.streamId, rec.revision, decoded.reason);
-    const fold = this.folds.get(parsed.kind)!;
-    const { before, after } = owner.fold(rec, parsed.id, decoded.event, fold.evolve, fold.initialState);
-    const followers = this.followers.get(parsed.kind)!;
-    if (followers.length > 1) {
-      const change: Change = { rec, kind: parsed.kind, id: parsed.id, event: decoded.event, type: rec.type, meta: metaOf(rec), before, after };
-      for (const f of followers) f.onChange?.(change);
+    // a bulk rebuild owns every state it folds: the domain may fold in place (Fold.evolveInPlace)
+    const evolve = this.bulkOpen ? (route.fold.evolveInPlace ?? route.fold.evolve) : route.fold.evolve;
+    const { before, after } = route.owner.fold(rec, route.id, decoded.event, evolve, route.fold.initialState);
+    if (route.followers.length > 1) {
+      const change: Change = new AppliedChange(rec, route.kind, route.id, decoded.event, before, after);
+      for (const f of route.followers) f.onChange?.(change);
     }
     this.pendingCount++;
     this.pendingLast = rec.position;
     this.eventsApplied++;
+  }
+
+  /** where a stream's events go: its aggregate, the model folding it, the models following it */
+  private routeOf(streamId: string): Route | null {
+    const parsed = parseSource(streamId);
+    const owner = parsed && this.owners.get(parsed.kind);
+    if (!parsed || !owner) return null;
+    return { kind: parsed.kind, id: parsed.id, owner, fold: this.folds.get(parsed.kind)!, followers: this.followers.get(parsed.kind)! };
   }
 
   /** Writes everything pending in one transaction with the checkpoint. */

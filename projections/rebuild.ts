@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { CorruptStoredEvent } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ProjectionDomain } from './domain-port.ts';
 import { ProjectionError } from './errors.ts';
@@ -32,11 +33,17 @@ export interface RebuildOptions {
   /**
    * Rebuild in this many worker threads, each projecting a partition of the streams (by the
    * first hex digit of the node uuid) into its own file, merged at the end. Needs `location`; the
-   * workers load the production domain and models. 0 or no `location`: in this thread.
+   * workers load the production domain and models. When the store can be read raw
+   * (`readAllColumns`: SQLite), this thread reads the log once and feeds every worker (feed.ts), so
+   * even one worker means reading and projecting on two cores; otherwise each worker subscribes
+   * through its own connection. 0 or no `location`: in this thread.
    */
   workers?: number;
   location?: StoreLocation;
-  /** events per subscription batch in the workers (small batches die young: less GC) */
+  /**
+   * events per read and per batch handed to a worker (default 2,000: each read is a statement and
+   * a read transaction on both threads; measured ~5% less CPU than 500, same peak memory)
+   */
   batchSize?: number;
 }
 
@@ -112,7 +119,7 @@ interface WorkerOutcome {
   ok: boolean;
   events?: number;
   position?: string;
-  error?: { name: string; message: string; stack?: string; streamId?: string; revision?: string; reason?: string };
+  error?: { name: string; message: string; stack?: string; kind?: string; streamId?: string; revision?: string; reason?: string };
 }
 
 interface RunningWorker {
@@ -123,7 +130,7 @@ interface RunningWorker {
 }
 
 /** batches of a fed worker waiting to be handled: the reader stays a little ahead, memory bounded */
-const maxInFlight = Number(process.env.RB_WIN ?? 16);
+const maxInFlight = 16;
 
 const startWorker = (job: PartitionJob): RunningWorker => {
   // tsx's hooks are registered in the worker before it loads the TypeScript entry
@@ -134,7 +141,7 @@ const startWorker = (job: PartitionJob): RunningWorker => {
     workerData: job,
     // aggregate states live for thousands of events: a larger young generation lets most die
     // young instead of being promoted (less GC), without letting the heap balloon
-    resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.RB_YOUNG ?? 32) },
+    resourceLimits: { maxYoungGenerationSizeMb: 32 },
   });
   const sink = job.counter
     ? new FeedSink((m: FeedMessage) => {
@@ -153,7 +160,10 @@ const startWorker = (job: PartitionJob): RunningWorker => {
       settled = true;
       sink?.close();
       if (o.ok) resolve({ events: o.events ?? 0, position: o.position === undefined || o.position === 'start' ? 'start' : BigInt(o.position) });
-      else if (o.error?.streamId !== undefined) reject(new ProjectionError(o.error.streamId, BigInt(o.error.revision ?? '0'), o.error.reason ?? o.error.message));
+      else if (o.error?.streamId !== undefined) {
+        const [stream, revision, reason] = [o.error.streamId, BigInt(o.error.revision ?? '0'), o.error.reason ?? o.error.message];
+        reject(o.error.kind === 'CorruptStoredEvent' ? new CorruptStoredEvent(stream, revision, reason) : new ProjectionError(stream, revision, reason));
+      }
       else reject(Object.assign(new Error(o.error?.message ?? 'rebuild worker failed'), { name: o.error?.name ?? 'Error', stack: o.error?.stack }));
       void worker.terminate();
     });
@@ -187,8 +197,8 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
   }
   const kinds = [...new Set(o.models.flatMap((m) => m.kinds))].filter((k) => k !== 'conductor');
   const store = o.store;
-  const fed = typeof store.readAllRaw === 'function';
-  const batchSize = o.batchSize ?? 500;
+  const fed = typeof store.readAllColumns === 'function';
+  const batchSize = o.batchSize ?? 2000;
   const parts = partitionPrefixes(kinds, workers).map((prefixes, i): PartitionJob => ({
     location,
     file: `${o.file}.part${i}`,
@@ -198,16 +208,13 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     fed,
     counter: fed ? newFeedCounter() : undefined,
   }));
-  if (process.env.RB_DEBUG) process.env.RB_T0 = String(performance.timeOrigin + started);
   const running = parts.map(startWorker);
   try {
     if (fed) {
       const sinks = running.map((r) => r.sink!);
       await feedPartitions({ store: store as Parameters<typeof feedPartitions>[0]['store'], prefixes: parts.map((p) => p.prefixes), sinks, until: head, batchSize });
     }
-    if (process.env.RB_DEBUG) process.stderr.write(`feed done ${(performance.now() - started).toFixed(0)}\n`);
     const results = await Promise.all(running.map((r) => r.result));
-    if (process.env.RB_DEBUG) process.stderr.write(`workers done ${(performance.now() - started).toFixed(0)}\n`);
     fs.renameSync(parts[0].file, o.file);
     const db = ReadModelDb.open(o.file, o.models, { bulk: true });
     try {
@@ -225,9 +232,7 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
       for (const r of results) if (r.position !== 'start' && (position === 'start' || r.position > position)) position = r.position;
       if (position !== 'start') db.writeCheckpoint(position);
       db.db.exec('COMMIT');
-      if (process.env.RB_DEBUG) process.stderr.write(`merged ${(performance.now() - started).toFixed(0)}\n`);
       db.finishBulk();
-      if (process.env.RB_DEBUG) process.stderr.write(`finished ${(performance.now() - started).toFixed(0)}\n`);
       return { position, events: results.reduce((n, r) => n + r.events, 0), ms: performance.now() - started };
     } finally {
       db.close();

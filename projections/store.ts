@@ -16,8 +16,6 @@ export type Checkpoint = bigint | 'start';
 /** bump when a model's stored encoding changes without its DDL changing (the files get rebuilt) */
 const schemaRevision = 2;
 
-const isIndex = (stmt: string): boolean => /^\s*CREATE\s+(UNIQUE\s+)?INDEX/i.test(stmt);
-
 export interface OpenOptions {
   /** a fresh file being rebuilt: no durability needed until it is swapped in */
   bulk?: boolean;
@@ -51,6 +49,10 @@ export class ReadModelDb {
     const db = new Database(file, { timeout: 5000 });
     try {
       if (options.bulk) {
+        // before anything is written: documents and timeline chunks are ~2 KiB, so a 4 KiB page
+        // holds one of them and stays half empty (measured: the timeline's inserts 3x slower,
+        // the file 1.7x larger than with 16 KiB pages)
+        db.pragma('page_size = 16384');
         db.pragma('journal_mode = OFF');
         db.pragma('synchronous = OFF');
         db.pragma('cache_size = -16384');
@@ -69,8 +71,7 @@ export class ReadModelDb {
             .all();
           for (const t of tables) db.exec(`DROP TABLE "${t.name}"`);
           db.exec('CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)');
-          // a bulk build creates its secondary indexes at the end (finishBulk): much faster
-          for (const m of models) for (const stmt of m.ddl) if (!(options.bulk && isIndex(stmt) && !process.env.RB_EARLYIDX)) db.exec(stmt);
+          for (const m of models) for (const stmt of m.ddl) db.exec(stmt);
           db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(version);
         }).immediate();
         reset = true;
@@ -100,9 +101,14 @@ export class ReadModelDb {
     return min ?? 'start';
   }
 
-  /** Ends a bulk build: creates the deferred indexes and makes the file an ordinary WAL file. */
+  /**
+   * Ends a bulk build: gives the file a journal again. The indexes were there from the start: the
+   * tables are small next to the log (a row per aggregate, per history record, per 32 timeline
+   * entries), so keeping them up to date costs no more than building them at the end, and it
+   * happens while the log is still being read instead of after it (measured: ~0.5 s less per
+   * million events).
+   */
   finishBulk(): void {
-    for (const m of this.models) for (const stmt of m.ddl) if (isIndex(stmt) && !process.env.RB_EARLYIDX) this.db.exec(stmt);
     this.db.pragma('journal_mode = DELETE');
   }
 

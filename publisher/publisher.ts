@@ -56,6 +56,13 @@ export interface PublisherOptions {
   mask?: Masker;
   /** NATS connection name; default ironlog-publisher */
   name?: string;
+  /**
+   * The checkpoint file is written at most this often (default 1000 ms; 0 = after every
+   * acknowledged chunk), and always when a cycle ends or the publisher stops. JetStream's last
+   * message is the truth after a crash, so a file a little behind costs nothing: it only matters
+   * once messages age out of the stream.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface PublisherStatus {
@@ -106,6 +113,11 @@ class EventPublisher implements Publisher {
   private readonly maxInFlight: number;
   private readonly mask: Masker;
   private readonly cpPath: string;
+  private readonly cpIntervalMs: number;
+  /** acknowledged but not yet in the checkpoint file */
+  private cpPending: bigint | undefined;
+  private cpWrittenAt = 0;
+  private cpTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private signalStop!: () => void;
   private readonly stopSignal: Promise<void>;
@@ -123,6 +135,7 @@ class EventPublisher implements Publisher {
     this.maxInFlight = o.maxInFlight ?? 256;
     this.mask = o.mask ?? maskDeep;
     this.cpPath = checkpointPath(o.dataDir);
+    this.cpIntervalMs = Math.max(0, o.checkpointIntervalMs ?? 1000);
     this.stopSignal = new Promise((r) => (this.signalStop = r));
     this.done = this.run();
   }
@@ -139,6 +152,34 @@ class EventPublisher implements Publisher {
       this.endCycle?.();
     }
     await this.done;
+  }
+
+  /** Records an acknowledged position: in the file now, or within cpIntervalMs. */
+  private checkpoint(position: bigint): void {
+    this.cpPending = position;
+    const due = this.cpWrittenAt + this.cpIntervalMs - Date.now();
+    if (due <= 0) this.flushCheckpoint();
+    else if (!this.cpTimer) {
+      this.cpTimer = setTimeout(() => {
+        this.cpTimer = undefined;
+        try {
+          this.flushCheckpoint();
+        } catch (e) {
+          this.log.warn({ err: errorText(e) }, 'event publisher: cannot write the checkpoint file');
+        }
+      }, due);
+      this.cpTimer.unref();
+    }
+  }
+
+  private flushCheckpoint(): void {
+    if (this.cpTimer) clearTimeout(this.cpTimer);
+    this.cpTimer = undefined;
+    const position = this.cpPending;
+    if (position === undefined) return;
+    this.cpPending = undefined;
+    this.cpWrittenAt = Date.now();
+    writeCheckpoint(this.cpPath, { position, stream: this.streamName });
   }
 
   private async run(): Promise<void> {
@@ -176,6 +217,9 @@ class EventPublisher implements Publisher {
       reconnectTimeWait: 250,
       reconnectJitter: 50,
       timeout: this.ackTimeoutMs,
+      // no stack captured per request (one per published message): failures are reported by
+      // what failed, not by where the publish was called from
+      noAsyncTraces: true,
     });
     this.nc = nc;
     this.state.connected = true;
@@ -256,7 +300,7 @@ class EventPublisher implements Publisher {
         const duplicates = acks.filter((a) => a.duplicate).length;
         this.state.published += acks.length - duplicates;
         this.state.position = last.position;
-        writeCheckpoint(this.cpPath, { position: last.position, stream: this.streamName });
+        this.checkpoint(last.position);
         if (duplicates > 0) {
           // stored before (by us before a crash, or by a second publisher): the stream's last
           // sequence is no longer base + n, so start again from what it really holds
@@ -283,6 +327,11 @@ class EventPublisher implements Publisher {
       );
     }).finally(async () => {
       this.endCycle = undefined;
+      try {
+        this.flushCheckpoint();
+      } catch (e) {
+        this.log.warn({ err: errorText(e) }, 'event publisher: cannot write the checkpoint file');
+      }
       const sub = this.sub;
       this.sub = undefined;
       await sub?.stop().catch(() => undefined);

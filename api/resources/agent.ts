@@ -7,9 +7,10 @@
 // time (`IssueAgentToken`, the token sealed in the log): that answer is the only one that ever
 // shows it, later lookups get "******". A heartbeat is checked here as Ironic's API and
 // conductor check it (callback_url, token present and equal to the node's, in constant time)
-// and recorded by the owning conductor (`RecordAgentHeartbeat`), whose executor carries on the
-// waiting deploy/clean/rescue. In other states the heartbeat is accepted and ignored, as Ironic's
-// HeartbeatMixin ignores it.
+// and forwarded to the owning conductor (`Conductors.heartbeat`, the `heartbeat` action over NATS),
+// which records it and continues a deploy or clean waiting for an agent-driven interface
+// (conductor/executor/agent-heartbeat.ts); without that, it is recorded as `RecordAgentHeartbeat`.
+// In other states the heartbeat is accepted and ignored, as Ironic's HeartbeatMixin ignores it.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
@@ -216,21 +217,17 @@ export const agentRoutes = async (app: FastifyInstance, ctx: ResourceOptions): P
         req.log.warn({ node: node.uuid }, 'agent heartbeat with an invalid agent token');
         throw clientError('Invalid or missing agent token received.', 400, 'InvalidParameterValue');
       }
-      if (!HEARTBEAT_ALLOWED_STATES.has(node.provision_state)) {
+      // the owner judges the state on its fresh view when it takes heartbeats; the read model may lag
+      if (!deps.conductors.heartbeat && !HEARTBEAT_ALLOWED_STATES.has(node.provision_state)) {
         // Ironic's HeartbeatMixin: nothing to do in this state; the heartbeat is accepted and dropped
         req.log.info({ node: node.uuid, provision_state: node.provision_state }, 'heartbeat in a state that takes none; ignored');
         return reply.code(202).send();
       }
-      const recorded = await send(req, node, {
-        type: 'RecordAgentHeartbeat',
-        data: {
-          uuid: node.uuid,
-          at: nowOf(ctx),
-          agent_url: callbackUrl,
-          agent_version: agentVersion ?? OLDEST_AGENT,
-          ...(verifyCa !== undefined ? { agent_verify_ca: verifyCa } : {}),
-        },
-      });
+      const heartbeat = { agent_url: callbackUrl, agent_version: agentVersion ?? OLDEST_AGENT, ...(verifyCa !== undefined ? { agent_verify_ca: verifyCa } : {}) };
+      // the owner records it and continues a deploy/clean waiting for the agent (Ironic's heartbeat RPC)
+      const recorded = deps.conductors.heartbeat
+        ? await deps.conductors.heartbeat(placementOf(node), heartbeat, agentMeta(req))
+        : await send(req, node, { type: 'RecordAgentHeartbeat', data: { uuid: node.uuid, at: nowOf(ctx), ...heartbeat } });
       if (E.isLeft(recorded)) {
         // a node busy with another task skips this heartbeat (the agent heartbeats again)
         if (recorded.left.errorClass === 'NodeLocked') {

@@ -6,7 +6,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { checkInvalidFields, hideVersionedFields, sanitize, type VersionedFields } from '../collection.ts';
-import { revisionOf, type NodeView } from '../deps.ts';
+import { revisionOf, type NodeRowView, type NodeView } from '../deps.ts';
 import { clientError } from '../http-errors.ts';
 import { allows } from '../plugins/versions.ts';
 import { selfAndBookmark } from '../url.ts';
@@ -118,7 +118,7 @@ export const maskSecrets = (dict: Record<string, unknown>): Record<string, unkno
 
 export interface NodeJsonContext {
   /** the conductor that owns the node on the hash ring, or null */
-  conductorFor: (node: NodeView) => string | null;
+  conductorFor: (node: Pick<NodeView, 'uuid' | 'conductor_group' | 'driver'>) => string | null;
 }
 
 /**
@@ -181,28 +181,90 @@ export const sanitizeNode = (req: FastifyRequest, node: Record<string, unknown>,
  * microversion and owning conductor, and reused while the node does not change: a detail list
  * of 500 nodes then costs the read and a concatenation instead of 500 renders and a 1.2 MB
  * JSON encoding. Keyed by the read-model revision (deps.ts NODE_REVISION); a node without one
- * is rendered every time. Bounded: the oldest entries go first.
+ * is rendered every time, and a node's older revisions are dropped once a newer one is rendered.
+ * Bounded: the nodes rendered longest ago go first.
+ *
+ * The owning conductor is not in the key: a revision fixes the node's driver and group, so each
+ * entry keeps that placement and the conductor it was rendered with, and is reused only while
+ * the ring still gives that conductor. A list row then needs only (uuid, revision), which the
+ * read model reads without touching the stored document.
  */
+const render = (req: FastifyRequest, node: NodeView, ctx: NodeJsonContext): Buffer => Buffer.from(JSON.stringify(nodeJson(req, node, undefined, ctx)), 'utf8');
+
+interface Entry {
+  revision: number;
+  minor: number;
+  baseUrl: string;
+  bytes: Buffer;
+  placement: Pick<NodeView, 'uuid' | 'conductor_group' | 'driver'>;
+  conductor: string | null;
+}
+
 export class NodeRenderCache {
-  private readonly entries = new Map<string, Buffer>();
+  /** node uuid → its renders (one per microversion and base URL asked, of its latest revision seen) */
+  private readonly byNode = new Map<string, Entry[]>();
+  private count = 0;
+  /** the last list body and the renders it was made of: the same renders again give the same bytes */
+  private lastList: { parts: readonly Buffer[]; next: string | undefined; plural: string; body: Buffer } | undefined;
   constructor(private readonly maxEntries = 2048) {}
 
   /** JSON of the full node (nodeJson with no `fields`), as UTF-8 bytes */
   full(req: FastifyRequest, node: NodeView, ctx: NodeJsonContext): Buffer {
     const revision = revisionOf(node);
-    const render = () => Buffer.from(JSON.stringify(nodeJson(req, node, undefined, ctx)), 'utf8');
-    if (revision === undefined) return render();
-    const key = `${node.uuid}|${revision}|${req.apiVersion.minor}|${req.baseUrl}|${ctx.conductorFor(node) ?? ''}`;
-    const hit = this.entries.get(key);
+    if (revision === undefined) return render(req, node, ctx);
+    const hit = this.hit(req, node.uuid, revision, ctx);
     if (hit) return hit;
-    const bytes = render();
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, bytes);
-    return bytes;
+    const placement = { uuid: node.uuid, conductor_group: node.conductor_group, driver: node.driver };
+    const entry: Entry = { revision, minor: req.apiVersion.minor, baseUrl: req.baseUrl, bytes: render(req, node, ctx), placement, conductor: ctx.conductorFor(placement) };
+    const old = this.byNode.get(node.uuid) ?? [];
+    // older revisions (and this one's stale render, if the ring moved the node) are dropped
+    const kept = old.filter((e) => e.revision > revision || (e.revision === revision && (e.minor !== entry.minor || e.baseUrl !== entry.baseUrl)));
+    if (kept.some((e) => e.revision > revision)) return entry.bytes; // rendered from an older read: not kept
+    kept.push(entry);
+    this.count += kept.length - old.length;
+    this.byNode.delete(node.uuid);
+    this.byNode.set(node.uuid, kept);
+    while (this.count > this.maxEntries) {
+      const [oldest, renders] = this.byNode.entries().next().value!;
+      this.byNode.delete(oldest);
+      this.count -= renders.length;
+    }
+    return entry.bytes;
+  }
+
+  /**
+   * The same render for a list row: its document is read only when the cache has no render of
+   * this revision. undefined: the node is gone meanwhile (another process writes the read models).
+   */
+  fullRow(req: FastifyRequest, row: NodeRowView, ctx: NodeJsonContext): Buffer | undefined {
+    const hit = this.hit(req, row.uuid, row.revision, ctx);
+    if (hit) return hit;
+    const node = row.node();
+    return node && this.full(req, node, ctx);
+  }
+
+  /** `{"nodes":[...]}` of these renders: the previous body again when it was made of the very same renders */
+  list(plural: string, parts: readonly Buffer[], next: string | undefined): Buffer {
+    const last = this.lastList;
+    if (last && last.plural === plural && last.next === next && last.parts.length === parts.length && last.parts.every((b, i) => b === parts[i])) return last.body;
+    const body = listBody(plural, parts, next);
+    this.lastList = { parts, next, plural, body };
+    return body;
+  }
+
+  private hit(req: FastifyRequest, uuid: string, revision: number, ctx: NodeJsonContext): Buffer | undefined {
+    const renders = this.byNode.get(uuid);
+    if (!renders) return undefined;
+    const minor = req.apiVersion.minor;
+    const base = req.baseUrl;
+    for (const e of renders) {
+      if (e.revision === revision && e.minor === minor && e.baseUrl === base) return ctx.conductorFor(e.placement) === e.conductor ? e.bytes : undefined;
+    }
+    return undefined;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 }
 

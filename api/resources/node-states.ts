@@ -20,6 +20,7 @@ import type { NodeView } from '../deps.ts';
 import { clientError, fromDomainError, notAcceptable } from '../http-errors.ts';
 import { allows, requireVersion } from '../plugins/versions.ts';
 import { pyRepr } from '../pyjson.ts';
+import { raidConfigError } from '../../domain/node/raid.ts';
 import { commandMeta, conduct, nowOf } from './common.ts';
 import { nodeLookup } from './node-lookup.ts';
 
@@ -317,13 +318,9 @@ export const nodeStateRoutes = async (app: FastifyInstance, ctx: ResourceOptions
     rejectUnexpected(queryOf(req), []);
     const config = bodyOf(req.body);
     if (!isPlainObject(config)) throw clientError(`Invalid request body: ${pyRepr(config)} is not a JSON object`);
-    if (!Array.isArray(config.logical_disks)) throw clientError("RAID config validation error: 'logical_disks' is a required property", 400, 'InvalidParameterValue');
-    for (const d of config.logical_disks) {
-      if (!isPlainObject(d) || d.size_gb === undefined || d.raid_level === undefined) {
-        throw clientError(`RAID config validation error: ${pyRepr(d)} needs 'size_gb' and 'raid_level'`, 400, 'InvalidParameterValue');
-      }
-    }
     const { node: n } = await node(req);
+    const invalid = raidConfigError(config);
+    if (invalid) throw fromDomainError(invalid);
     await conduct(ctx, req, n, { type: 'SetTargetRaidConfig', data: { uuid: n.uuid, at: nowOf(ctx), target_raid_config: config } });
     return reply.code(204).send();
   });

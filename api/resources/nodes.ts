@@ -290,22 +290,36 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
     const { filters, conductor } = parseFilters(req, query, chassisUuid);
     const fields = detailPath ? undefined : returnFields(req, args.fields, args.detail, DEFAULT_FIELDS);
     checkNodeQueryFields(fields);
-    const page = await nodes.list({ limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters });
+    const listOptions = { limit: args.limit, marker: args.marker, sortKey: args.sortKey, sortDir: args.sortDir, filters };
+    const resource = chassisUuid !== undefined ? `chassis/${chassisUuid}/nodes` : 'nodes';
+    const nextOf = (items: readonly Record<string, unknown>[]) =>
+      nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items, filters.instance_uuid ? 0 : args.limit, [
+        ['sort_key', args.sortKey],
+        ['sort_dir', args.sortDir],
+        ['associated', filters.associated || undefined],
+        ['maintenance', filters.maintenance || undefined],
+        ['retired', filters.retired || undefined],
+        ['detail', detailPath ? undefined : args.detail],
+        ['fields', fields],
+      ]);
+    if (fields === undefined && conductor === undefined && nodes.listRows) {
+      // full nodes: (uuid, revision) rows first, and a document is read only for a render the cache lacks
+      const page = await nodes.listRows(listOptions);
+      if (E.isLeft(page)) throw fromDomainError(page.left);
+      const bodies: Buffer[] = [];
+      for (const n of page.right) {
+        const b = renders.fullRow(req, n, jsonCtx);
+        if (b) bodies.push(b);
+      }
+      return reply.type(JSON_TYPE).send(renders.list('nodes', bodies, nextOf(page.right as unknown as Record<string, unknown>[])));
+    }
+    const page = await nodes.list(listOptions);
     if (E.isLeft(page)) throw fromDomainError(page.left);
     let rows = page.right;
     if (conductor !== undefined) rows = rows.filter((n) => jsonCtx.conductorFor(n) === conductor);
     // full nodes come from the render cache, already encoded; picked fields are cheap to render
     const items = fields === undefined ? undefined : rows.map((n) => nodeJson(req, n, fields, jsonCtx));
-    const resource = chassisUuid !== undefined ? `chassis/${chassisUuid}/nodes` : 'nodes';
-    const next = nextUrl(req.baseUrl, detailPath ? `${resource}/detail` : resource, items ?? (rows as unknown as Record<string, unknown>[]), filters.instance_uuid ? 0 : args.limit, [
-      ['sort_key', args.sortKey],
-      ['sort_dir', args.sortDir],
-      ['associated', filters.associated || undefined],
-      ['maintenance', filters.maintenance || undefined],
-      ['retired', filters.retired || undefined],
-      ['detail', detailPath ? undefined : args.detail],
-      ['fields', fields],
-    ]);
+    const next = nextOf(items ?? (rows as unknown as Record<string, unknown>[]));
     if (items) return envelope('nodes', items, next);
     return reply.type(JSON_TYPE).send(listBody('nodes', rows.map((n) => renders.full(req, n, jsonCtx)), next));
   };
@@ -322,6 +336,12 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
 
   app.get('/v1/nodes/:node_ident', { schema: { tags, summary: 'Show a node', params: identParams, response: { 200: nodeSchema } } }, async (req, reply) => {
     const ident = identOf(req);
+    if (nodes.rowOf && isUuidLike(ident) && Object.keys(queryOf(req)).length === 0) {
+      // by uuid, whole, nothing else asked: from the render cache without reading the stored document
+      const row = await nodes.rowOf(canonicalUuid(ident));
+      const bytes = row && renders.fullRow(req, row, jsonCtx);
+      if (bytes) return reply.type(JSON_TYPE).send(bytes);
+    }
     const node = await resolve(req, ident);
     const fields = fieldsOfShow(req);
     return fields ? nodeJson(req, node, fields, jsonCtx) : reply.type(JSON_TYPE).send(renders.full(req, node, jsonCtx));
@@ -365,8 +385,8 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
       });
       const node = await nodes.get(uuid);
       if (!node) throw nodeNotFound(uuid);
-      reply.code(201).header('location', `${req.baseUrl}/v1/nodes/${uuid}`);
-      return nodeJson(req, node, undefined, jsonCtx);
+      // the full render, kept in the render cache: the node's first show or list reuses it
+      return reply.code(201).header('location', `${req.baseUrl}/v1/nodes/${uuid}`).type(JSON_TYPE).send(renders.full(req, node, jsonCtx));
     },
   );
 

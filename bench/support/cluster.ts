@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,26 @@ export class BenchCluster {
     const s = (await loadAggregate(this.store, nodeBinding, streamId('node', uuid))).state;
     if (s.status !== 'present') throw new Error(`node ${uuid} missing`);
     return s.node;
+  }
+
+  /**
+   * CPU time (user + system, ms) used so far by the conductor processes, and by this process: on a
+   * shared machine the CPU a command costs is steadier than the wall-clock rate.
+   */
+  cpuMs(): { conductors: number; bench: number } {
+    let conductors = 0;
+    for (const child of this.procs.values()) {
+      try {
+        // fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name): utime, stime in ticks
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        conductors += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+      } catch {
+        /* exited */
+      }
+    }
+    const own = process.cpuUsage();
+    return { conductors, bench: (own.user + own.system) / 1000 };
   }
 
   /** Stops everything; `kill`: SIGKILL the conductors (their running operations are abandoned). */

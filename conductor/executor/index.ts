@@ -12,7 +12,9 @@ import type { Conductor } from '../conductor.ts';
 import type { Log } from '../log.ts';
 import type { ResumeContext, Resumer, Takeover } from '../takeover.ts';
 import type { AnyWorkHandler, NodeWorkHandler } from '../work-server.ts';
+import { agentAwareResumer, HEARTBEAT_ACTION, heartbeatHandler } from './agent-heartbeat.ts';
 import { Executor } from './executor.ts';
+import { driverHandlers, indicatorHandlers } from './extensions.ts';
 import { NODE_COMMAND_ACTION, nodeCommandHandler } from './node-command.ts';
 import { startPickup, type Pickup } from './pickup.ts';
 import { startPowerSync, type PowerSync } from './power-sync.ts';
@@ -91,9 +93,11 @@ export const conductorExecutor = (rt: ExecutorRuntime, o: ExecutorOptions = {}):
     handlers: {
       [NODE_COMMAND_ACTION]: nodeCommandHandler(ex, (uuid) => pickup?.check(uuid)),
       ...queryHandlers(ex),
+      [HEARTBEAT_ACTION]: heartbeatHandler(ex),
+      ...indicatorHandlers(ex),
     },
-    anyHandlers: anyHandlers(ex),
-    resumers: { deploy: resumer(resumeDeploy), clean: resumer(resumeClean) },
+    anyHandlers: { ...anyHandlers(ex), ...driverHandlers(ex) },
+    resumers: { deploy: resumer(agentAwareResumer('deploy', resumeDeploy)), clean: resumer(agentAwareResumer('clean', resumeClean)) },
     interfaces,
     start: () => {
       pickup = startPickup(ex, Math.max(1, config.checkProvisionStateIntervalS) * 1000);

@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import { execute } from '../../command-handling/execute.ts';
 import { firstError } from '../../domain/codecs.ts';
 import { domainError, type DomainError } from '../../domain/errors.ts';
-import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeState } from '../../domain/node/index.ts';
+import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeEvent, type NodeState } from '../../domain/node/index.ts';
 import type { PowerTarget } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
@@ -116,7 +116,27 @@ const followUp = (ex: Executor, command: NodeCommand, before: Node | undefined, 
   }
 };
 
+/** Is the command recorded already; else the node, its driver, and the command's events (or the refusal). */
+const checkCommand = (ex: Executor) => async (
+  writer: NodeWriter,
+  commandId: string,
+  command: NodeCommand,
+): Promise<E.Either<DomainError, { before: Extract<NodeState, { status: 'present' }>; driver: Driver; events: NodeEvent[] }> | 'duplicate'> => {
+  const recorded = await writer.isRecorded(commandId);
+  const before = await writer.current();
+  if (before.status !== 'present') return E.left(nodeErrors.nodeNotFound(writer.uuid));
+  if (recorded) return 'duplicate';
+  const driver = ex.driverOf(before.node);
+  if (E.isLeft(driver)) return driver;
+  const invalid = await preValidate(driver.right, before.node, command);
+  if (invalid) return E.left(invalid);
+  const decided = nodeDecider.decide(command, before);
+  if (E.isLeft(decided)) return decided;
+  return E.right({ before, driver: driver.right, events: decided.right });
+};
+
 export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => void): NodeWorkHandler => async (req, ctx: WorkContext) => {
+  const check = checkCommand(ex);
   const args = NodeCommandArgsC.decode(req.args);
   if (E.isLeft(args)) return E.left(domainError('Invalid', 'A node-command request needs {command}.'));
   const decoded = decodeCommand(args.right.command);
@@ -150,7 +170,8 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
   ex.busy.add(uuid);
   let handedOver = false;
   try {
-    const writer = new NodeWriter(ex.deps.store, uuid, ctx.fence, { hostname: ctx.writer.hostname, incarnation: ctx.writer.incarnation, epoch: ctx.ownership.epoch });
+    // started from the conductor's node index (the node is folded there when owned here)
+    const writer = new NodeWriter(ex.deps.store, uuid, ctx.fence, { hostname: ctx.writer.hostname, incarnation: ctx.writer.incarnation, epoch: ctx.ownership.epoch }, ex.deps.takeover().index);
     const lead: Envelope = {
       commandId: req.commandId,
       command,
@@ -158,21 +179,22 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
       correlationId: req.correlationId ?? req.commandId,
       causationId: req.commandId,
     };
-    const before = await writer.current();
-    if (before.status !== 'present') return E.left(nodeErrors.nodeNotFound(uuid));
-    if (writer.recorded(req.commandId)) {
+    // decided on the index's state; a refusal is checked again on the stream (the index may lag)
+    let checked: E.Either<DomainError, { before: Extract<NodeState, { status: 'present' }>; driver: Driver; events: NodeEvent[] }> | 'duplicate';
+    for (;;) {
+      checked = await check(writer, req.commandId, command);
+      if (checked === 'duplicate' || E.isRight(checked) || !writer.fromCache) break;
+      await writer.reload();
+    }
+    if (checked === 'duplicate') {
       // a retry re-routed here: the command was recorded by a conductor that may have died before
       // starting its work; pickup starts it if nobody holds the node
       onDuplicate(uuid);
       return E.right({ result: { position: positionText(writer.position) }, duplicate: true });
     }
-    const driver = ex.driverOf(before.node);
-    if (E.isLeft(driver)) return driver;
-    const invalid = await preValidate(driver.right, before.node, command);
-    if (invalid) return E.left(invalid);
-    const decided = nodeDecider.decide(command, before);
-    if (E.isLeft(decided)) return decided;
-    const after = decided.right.reduce(nodeDecider.evolve, before);
+    if (E.isLeft(checked)) return checked;
+    const { before, events } = checked.right;
+    const after = events.reduce<NodeState>(nodeDecider.evolve, before);
     const op = after.status === 'present' ? followUp(ex, command, before.node, after.node) : undefined;
     if (!op || after.status !== 'present') {
       const r = await writer.write(() => E.right([lead]), () => req.node);

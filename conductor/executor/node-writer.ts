@@ -9,6 +9,13 @@
 //
 // Commands that change unique values (a node's name, instance_uuid) go through the claims of
 // command-handling/execute.ts instead (`needsClaims`).
+//
+// A writer given a NodeStateCache (the conductor's node index, which folds the nodes it owns)
+// starts from the cached state instead of reading and folding the whole stream, and tells the cache
+// what it wrote (so the index does not decode and fold its own events again). The cache may lag
+// behind the stream: the append's expected revision catches that, and the batch is decided again
+// on the stream as read then. Whether a command is already recorded is answered from the cache's
+// recent command ids when they cover the whole stream, else from the stream (`isRecorded`).
 
 import * as E from 'fp-ts/lib/Either.js';
 import { bindingFor } from '../../command-handling/registry.ts';
@@ -17,8 +24,8 @@ import { domainError, type DomainError } from '../../domain/errors.ts';
 import { eventIdFor } from '../../domain/metadata.ts';
 import { nodeDecider, type NodeCommand, type NodeEvent, type NodeState } from '../../domain/node/index.ts';
 import { streamId } from '../../domain/streams.ts';
-import { isWrongExpectedRevision } from '../../eventstore/errors.ts';
-import type { EventData, EventMetadata, EventStore } from '../../eventstore/port.ts';
+import { DuplicateEventId, isWrongExpectedRevision } from '../../eventstore/errors.ts';
+import type { AppendResult, EventData, EventMetadata, EventStore } from '../../eventstore/port.ts';
 import type { Fence } from '../fencing.ts';
 import { ownerMetadataKey } from '../fencing.ts';
 import { nodeBinding } from '../node-binding.ts';
@@ -29,6 +36,25 @@ export interface Envelope {
   actor: string;
   correlationId: string;
   causationId: string;
+}
+
+/** What a NodeStateCache knows of a node: its folded state at `revision`. */
+export interface KnownNode {
+  state: NodeState;
+  revision: bigint;
+  /** command ids of the stream's recent events */
+  commandIds: ReadonlySet<string>;
+  /** whether `commandIds` holds every command id of the stream up to `revision` */
+  allCommandIds: boolean;
+}
+
+export interface NodeStateCache {
+  known(uuid: string): KnownNode | undefined;
+  /**
+   * This process appended to the node's stream after revision `from` (-1: it was empty): `state`
+   * is the node at `revision`, and `commandIds` the commands of the append.
+   */
+  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[]): void;
 }
 
 export interface Written {
@@ -49,6 +75,12 @@ export class NodeWriter {
   private revision: bigint | undefined;
   private readonly seen = new Set<string>();
   private lastPosition: bigint | undefined;
+  /** the state came from the cache (not from reading the stream) */
+  private seeded = false;
+  /** the state came from the cache and `seen` may lack older command ids */
+  private seenPartial = false;
+  /** a cached state turned out stale (or unusable): read the stream from now on */
+  private fromStream = false;
   readonly stream: string;
 
   constructor(
@@ -56,11 +88,29 @@ export class NodeWriter {
     readonly uuid: string,
     private readonly fence: Fence,
     private readonly owner: OwnershipRecord | undefined,
+    private readonly cache?: NodeStateCache,
   ) {
     this.stream = streamId('node', uuid);
   }
 
+  /** Starts from the cache when it has the node. */
+  private seed(): boolean {
+    if (this.fromStream || !this.cache) return false;
+    const known = this.cache.known(this.uuid);
+    if (!known || known.state.status !== 'present') return false;
+    this.state = known.state;
+    this.revision = known.revision;
+    this.seen.clear();
+    for (const id of known.commandIds) this.seen.add(id);
+    this.seenPartial = !known.allCommandIds;
+    this.seeded = true;
+    this.lastPosition = undefined;
+    return true;
+  }
+
   private async load(): Promise<void> {
+    this.seenPartial = false;
+    this.seeded = false;
     const events = await this.store.readStream(this.stream);
     let state = nodeDecider.initialState();
     this.seen.clear();
@@ -77,13 +127,38 @@ export class NodeWriter {
 
   /** The node's state as this writer knows it (read once, then kept up to date by its own writes). */
   async current(): Promise<NodeState> {
-    if (this.state === undefined) await this.load();
+    if (this.state === undefined && !this.seed()) await this.load();
     return this.state as NodeState;
   }
 
-  /** Has the stream (as last read or written) a command with this id? */
+  /**
+   * Has the stream (as last read or written) a command with this id? Exact for a writer that read
+   * the stream; a writer started from the cache may not know old commands: use isRecorded.
+   */
   recorded(commandId: string): boolean {
     return this.seen.has(commandId);
+  }
+
+  /** Has the stream a command with this id? Reads the stream when the cache cannot tell. */
+  async isRecorded(commandId: string): Promise<boolean> {
+    await this.current();
+    if (!this.seeded) return this.seen.has(commandId);
+    if (!this.seen.has(commandId) && !this.seenPartial) return false;
+    // a retry (rare): answer from the stream, which also gives the position to report
+    await this.reload();
+    return this.seen.has(commandId);
+  }
+
+  /** Whether the current state came from the cache rather than from reading the stream. */
+  get fromCache(): boolean {
+    return this.seeded;
+  }
+
+  /** Reads the stream again (and never trusts the cache again). */
+  async reload(): Promise<void> {
+    this.fromStream = true;
+    this.state = undefined;
+    await this.load();
   }
 
   /** The global position of the last event read or written. */
@@ -94,6 +169,7 @@ export class NodeWriter {
   /** Forget the cached state: the next write reads the stream again. */
   invalidate(): void {
     this.state = undefined;
+    this.fromStream = true;
   }
 
   /**
@@ -104,16 +180,27 @@ export class NodeWriter {
     for (let attempt = 1; ; attempt++) {
       const before = await this.current();
       const built = build(before);
-      if (E.isLeft(built)) return built;
+      if (E.isLeft(built)) {
+        // refused on a cached state: decide again on the stream before refusing
+        if (this.seeded) {
+          this.invalidate();
+          continue;
+        }
+        return built;
+      }
       const envelopes = built.right;
       if (envelopes.length > 0 && this.seen.has(envelopes[0].commandId)) {
         return E.right({ state: before, position: this.lastPosition, duplicate: true });
       }
       let state = before;
       const data: EventData[] = [];
+      let refused: DomainError | undefined;
       for (const env of envelopes) {
         const decided = nodeDecider.decide(env.command, state);
-        if (E.isLeft(decided)) return decided;
+        if (E.isLeft(decided)) {
+          refused = decided.left;
+          break;
+        }
         const metadata: EventMetadata = {
           ...(this.owner ? { [ownerMetadataKey]: this.owner } : {}),
           correlationId: env.correlationId,
@@ -127,24 +214,43 @@ export class NodeWriter {
           state = nodeDecider.evolve(state, ev);
         });
       }
+      if ((refused !== undefined || data.length === 0) && this.seeded) {
+        // refused, or nothing to write, on a cached state that may lag: decide again on the stream
+        this.invalidate();
+        continue;
+      }
+      if (refused !== undefined) return E.left(refused);
       if (data.length === 0) return E.right({ state, position: undefined, duplicate: false });
       if (needsClaims(before, state)) {
         return E.left(domainError('Invalid', `A batch of node commands may not change the node's unique values (${envelopes.map((e) => e.command.type).join(', ')}).`));
       }
       const fenced = await this.fence(placement(before));
       if (E.isLeft(fenced)) return fenced;
+      const expected = this.revision;
+      let r: AppendResult;
       try {
-        const r = await this.store.append(this.stream, data, this.revision === undefined ? 'no_stream' : this.revision);
-        this.state = state;
-        this.revision = r.nextExpectedRevision;
-        this.lastPosition = r.position;
-        for (const env of envelopes) this.seen.add(env.commandId);
-        return E.right({ state, position: r.position, duplicate: false });
+        r = await this.store.append(this.stream, data, expected === undefined ? 'no_stream' : expected);
       } catch (e) {
-        if (!isWrongExpectedRevision(e)) throw e;
+        if (!isWrongExpectedRevision(e) && !(e instanceof DuplicateEventId && this.seeded)) throw e;
         this.invalidate();
         if (attempt >= 5) return E.left(domainError('ConcurrentWrite', `Stream ${this.stream} was changed by another writer ${attempt} times in a row; retry the request.`));
+        continue;
       }
+      if (r.nextExpectedRevision !== (expected ?? -1n) + BigInt(data.length)) {
+        // the store recognised the events as a retry of an append it holds already: the batch
+        // was recorded before (a writer started from the cache did not know it); read the stream
+        // and answer from it
+        this.invalidate();
+        if (attempt >= 5) return E.left(domainError('ConcurrentWrite', `Stream ${this.stream} could not be written consistently; retry the request.`));
+        continue;
+      }
+      this.state = state;
+      this.revision = r.nextExpectedRevision;
+      this.lastPosition = r.position;
+      const ids = envelopes.map((env) => env.commandId);
+      for (const id of ids) this.seen.add(id);
+      this.cache?.wrote(this.uuid, expected ?? -1n, r.nextExpectedRevision, state, ids);
+      return E.right({ state, position: r.position, duplicate: false });
     }
   }
 }

@@ -442,6 +442,8 @@ const aborted = (ex: Executor, state: ProvisionState): Operation => ({
     }
     await f.apply(
       ...(state === 'clean failed' ? [wipePlan('clean')] : []),
+      // the aborted wait's ramdisk is gone with its token (Ironic wipes it on power off)
+      { type: 'ClearAgentToken', data: {} },
       { type: 'UpdateNodeInternal', data: { changes: { last_error: lastError } } },
       f.release,
     );

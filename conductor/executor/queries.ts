@@ -161,7 +161,7 @@ export const queryHandlers = (ex: Executor): Record<string, NodeWorkHandler> => 
 
 const DriverArgs = t.type({ driver: t.string });
 
-/** driver_properties: every interface's get_properties merged (GET /v1/drivers/{name}/properties). */
+/** driver_properties: every interface's get_properties merged (GET /v1/drivers/{name}/properties); the driver vendor passthru and RAID properties are in extensions.ts. */
 export const anyHandlers = (ex: Executor): Record<string, AnyWorkHandler> => ({
   driver_properties: async (req) => {
     const args = DriverArgs.decode(req.args);
@@ -174,12 +174,5 @@ export const anyHandlers = (ex: Executor): Record<string, AnyWorkHandler> => ({
       if (impl) Object.assign(props, impl.getProperties());
     }
     return E.right(props);
-  },
-  driver_vendor_passthru_methods: async (req) => {
-    const args = DriverArgs.decode(req.args);
-    if (E.isLeft(args)) return E.left(domainError('InvalidParameterValue', 'driver_vendor_passthru_methods needs {driver}.'));
-    if (!ex.deps.hardwareTypes.has(args.right.driver)) return E.left(domainError('NotFound', `Could not find the following driver(s) or hardware type(s): ${args.right.driver}.`));
-    // the fake vendor interface has no driver-level (node-less) methods
-    return E.right({});
   },
 });

@@ -20,6 +20,7 @@ import { findClearSecrets, type SecretScope } from '../secrets.ts';
 import type { Holder, NodeCommand, NodeCommandOf } from './commands.ts';
 import * as err from './errors.ts';
 import type { NodeEvent } from './events.ts';
+import { raidConfigError } from './raid.ts';
 import type { NodeState } from './evolve.ts';
 import { emptyInterfaces, type Node } from './node.ts';
 
@@ -423,10 +424,13 @@ const decidePresent = (node: Node, command: NodeCommand): Result => {
           (boot_mode !== undefined && boot_mode !== node.boot_mode) || (secure_boot !== undefined && secure_boot !== node.secure_boot);
         return changed ? ok({ type: 'BootModeChanged', data: compact({ uuid, at, boot_mode, secure_boot }) }) : ok();
       });
-    case 'SetTargetRaidConfig':
+    case 'SetTargetRaidConfig': {
+      const invalid = raidConfigError(command.data.target_raid_config);
+      if (invalid) return fail(invalid);
       return guard(undefined, () =>
         ok({ type: 'TargetRaidConfigSet', data: { uuid, at, target_raid_config: command.data.target_raid_config } }),
       );
+    }
     case 'UpdateDriverInternalInfo':
       return guard(command.data.holder, () => {
         const { set, unset } = command.data;

@@ -192,3 +192,117 @@ export const evolveNodeState = (state: NodeState, event: NodeEvent): NodeState =
   if (event.type === 'NodeDeleted') return { status: 'deleted', uuid: state.node.uuid };
   return { status: 'present', node: evolveNode(state.node, event) };
 };
+
+/**
+ * evolveNodeState for a state nobody else holds, for read-model rebuilds only: the frequent events
+ * that change neither the node's existence nor its name (power, provision state, reservations,
+ * agent heartbeats and tokens, steps, traits) are applied to the node IN PLACE and the same state
+ * object is returned; every other event goes through evolveNodeState. The result equals
+ * evolveNodeState's, key order included (tests/projections/evolve-in-place.test.ts holds them to
+ * it); what differs is that the old state is the new one. Copying the ~70 fields of a node for
+ * each of these events was a quarter of a rebuild's projecting thread.
+ */
+export const evolveNodeStateInPlace = (state: NodeState, event: NodeEvent): NodeState => {
+  if (state.status !== 'present') return evolveNodeState(state, event);
+  const n = state.node;
+  switch (event.type) {
+    case 'ProvisionStateChanged': {
+      const { from, to, event: fsmEvent, target, at } = event.data;
+      n.provision_state = to;
+      n.target_provision_state = target;
+      n.provision_updated_at = at;
+      n.updated_at = at;
+      if (event.data.last_error !== undefined) n.last_error = event.data.last_error;
+      if (to === S.INSPECTING && from !== S.INSPECTWAIT) {
+        n.inspection_started_at = at;
+        n.inspection_finished_at = null;
+      }
+      if ((from === S.INSPECTING || from === S.INSPECTWAIT) && fsmEvent === 'done') n.inspection_finished_at = at;
+      if (from === S.ADOPTING && fsmEvent === 'fail') n.power_state = null;
+      if (CLEAN_FAMILY.has(from) && !CLEAN_FAMILY.has(to)) n.clean_step = {};
+      if (DEPLOY_FAMILY.has(from) && !DEPLOY_FAMILY.has(to)) n.deploy_step = {};
+      return state;
+    }
+    case 'PowerStateChangeRequested':
+      n.target_power_state = event.data.target_power_state;
+      n.last_error = null;
+      n.updated_at = event.data.at;
+      return state;
+    case 'PowerStateChanged':
+      n.power_state = event.data.power_state;
+      n.target_power_state = null;
+      n.updated_at = event.data.at;
+      return state;
+    case 'PowerStateChangeFailed':
+      n.last_error = event.data.error;
+      n.target_power_state = null;
+      n.updated_at = event.data.at;
+      return state;
+    case 'PowerStateObserved':
+      n.power_state = event.data.power_state;
+      n.updated_at = event.data.at;
+      return state;
+    case 'NodeReserved':
+      n.reservation = event.data.host;
+      n.reservation_epoch = event.data.ring_epoch;
+      return state;
+    case 'NodeReleased':
+      n.reservation = null;
+      n.reservation_epoch = null;
+      return state;
+    case 'TraitAdded':
+      if (!n.traits.includes(event.data.trait)) {
+        n.traits = [...n.traits, event.data.trait];
+        n.updated_at = event.data.at;
+      }
+      return state;
+    case 'AgentTokenIssued': {
+      const dii = n.driver_internal_info;
+      dii.agent_secret_token = event.data.token;
+      dii.agent_secret_token_pregenerated = event.data.pregenerated;
+      n.updated_at = event.data.at;
+      return state;
+    }
+    case 'AgentTokenCleared': {
+      const dii = n.driver_internal_info;
+      for (const k of ['agent_secret_token', 'agent_secret_token_pregenerated', 'agent_url', 'agent_verify_ca']) if (Object.hasOwn(dii, k)) delete dii[k];
+      n.updated_at = event.data.at;
+      return state;
+    }
+    case 'AgentHeartbeatRecorded': {
+      const d = event.data;
+      const dii = n.driver_internal_info;
+      dii.agent_url = d.agent_url;
+      dii.agent_last_heartbeat = d.at;
+      if (d.agent_version !== undefined) dii.agent_version = d.agent_version;
+      if (d.agent_verify_ca !== undefined) dii.agent_verify_ca = d.agent_verify_ca;
+      n.updated_at = d.at;
+      return state;
+    }
+    case 'StepsPlanned': {
+      const keys = stepKeys[event.data.kind];
+      const dii = n.driver_internal_info;
+      dii[keys.steps] = event.data.steps;
+      dii[keys.index] = null;
+      n.updated_at = event.data.at;
+      return state;
+    }
+    case 'StepStarted':
+      n.driver_internal_info[stepKeys[event.data.kind].index] = event.data.index;
+      n.updated_at = event.data.at;
+      if (event.data.kind === 'clean') n.clean_step = { ...event.data.step };
+      else n.deploy_step = { ...event.data.step };
+      return state;
+    case 'StepCompleted':
+      if (event.data.kind === 'clean') n.clean_step = {};
+      else n.deploy_step = {};
+      n.updated_at = event.data.at;
+      return state;
+    case 'ProvisionActionRequested':
+    case 'BootModeChangeRequested':
+    case 'NodeHistoryRecorded':
+      return state;
+    default:
+      return evolveNodeState(state, event);
+  }
+};

@@ -11,7 +11,7 @@ export interface FakeOptions {
 }
 
 /** Sleeps `ms`, or less if the task is aborted (the caller checks task.signal afterwards). */
-export const sleepFor = (ms: number, task: Task): Promise<void> =>
+export const sleepFor = (ms: number, task: Pick<Task, 'signal'>): Promise<void> =>
   ms <= 0 || task.signal.aborted
     ? Promise.resolve()
     : new Promise((resolve) => {

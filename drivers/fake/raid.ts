@@ -1,8 +1,9 @@
 // FakeRAID: Ironic's RAIDInterface steps (create_configuration and delete_configuration as manual
 // clean steps, apply_configuration and delete_configuration as deploy steps), each a no-op that
-// takes one fake step delay.
+// takes one fake step delay. Its logical disk properties are the generic RAID schema's.
 
 import type { RaidInterface, StepSpec } from '../base.ts';
+import { logicalDiskProperties } from '../raid-schema.ts';
 import { sleepFor, type FakeOptions } from './delay.ts';
 
 const manual = (o: FakeOptions, name: string, argsinfo?: StepSpec['argsinfo']): StepSpec => ({
@@ -19,6 +20,7 @@ const manual = (o: FakeOptions, name: string, argsinfo?: StepSpec['argsinfo']): 
 export const fakeRaid = (o: FakeOptions): RaidInterface => ({
   getProperties: () => ({}),
   validate: async () => undefined,
+  getLogicalDiskProperties: () => ({ ...logicalDiskProperties }),
   cleanSteps: [
     manual(o, 'create_configuration', {
       create_root_volume: { description: 'Whether to create the root volume (default true).', required: false },

@@ -196,6 +196,33 @@ test('a restarted publisher resumes without loss or duplicates: with its checkpo
   await stopAll(twins);
 });
 
+test('the checkpoint file is written at most once per interval while live, and always on stop', async () => {
+  const dir = newDataDir();
+  const node = await log.createNode();
+  let p = publisher(dir, { checkpointIntervalMs: 60_000 });
+  await assertExactlyTheLog();
+  await p.stop();
+  const first = readCheckpoint(checkpointPath(dir))?.position;
+  assert.is(first, (await log.publicEvents()).at(-1)!.position, 'written on stop');
+
+  p = publisher(dir, { checkpointIntervalMs: 60_000 });
+  const one = await log.toggleMaintenance(node);
+  await assertExactlyTheLog();
+  assert.is(readCheckpoint(checkpointPath(dir))?.position, one, 'the first acknowledged batch is written at once');
+  for (let i = 0; i < 10; i++) await log.toggleMaintenance(node);
+  await assertExactlyTheLog();
+  assert.is(readCheckpoint(checkpointPath(dir))?.position, one, 'later batches within the interval are not written yet');
+  await p.stop();
+  assert.is(readCheckpoint(checkpointPath(dir))?.position, (await log.publicEvents()).at(-1)!.position, 'stopping writes the last acknowledged position');
+
+  // interval 0: after every acknowledged chunk, as before
+  p = publisher(dir, { checkpointIntervalMs: 0 });
+  for (let i = 0; i < 3; i++) await log.toggleMaintenance(node);
+  await assertExactlyTheLog();
+  assert.is(readCheckpoint(checkpointPath(dir))?.position, (await log.publicEvents()).at(-1)!.position);
+  await p.stop();
+});
+
 test('survives a nats-server restart while events keep coming: nothing lost, nothing twice', async () => {
   const dir = newDataDir();
   const nodes = [await log.createNode(), await log.createNode(), await log.createNode()];

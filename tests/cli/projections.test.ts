@@ -105,6 +105,37 @@ test('rebuild refuses while a projector holds the live file, then swaps a correc
   assert.is(v2.code, 0, v2.stdout + v2.stderr);
 });
 
+test('verify still finds one changed timeline entry, history record or name (the fed rebuild path)', async () => {
+  // the default rebuild reads the log in the main thread and projects in a worker (feed.ts)
+  assert.is(config.projections.rebuildWorkers, 1);
+  // the test before left the live file verified; exactly the three changes below must show
+  const node = uuidFor(0xc11, 7);
+  const live = new Database(config.projections.readModelsPath);
+  let record: string;
+  try {
+    // the third entry of the node's first chunk: [position delta, type, actor, ...]
+    const first = live.prepare<[string], { rowid: number; entries: string }>('SELECT rowid, entries FROM history_timeline WHERE node_uuid = ? ORDER BY first_position LIMIT 1').get(node)!;
+    const chunk = JSON.parse(first.entries) as { r: number; e: unknown[][] };
+    // a type of 0 repeats the previous entry's: spell entry 3's out so that only entry 2 changes
+    const types: unknown[] = [];
+    chunk.e.forEach((e, i) => types.push(e[1] === 0 ? types[i - 1] : e[1]));
+    chunk.e[2][1] = 'ForgedEvent';
+    chunk.e[3][1] = types[3];
+    live.prepare('UPDATE history_timeline SET entries = ? WHERE rowid = ?').run(JSON.stringify(chunk), first.rowid);
+    record = live.prepare<[], { uuid: string }>('SELECT uuid FROM node_history ORDER BY position LIMIT 1').get()!.uuid;
+    live.prepare("UPDATE node_history SET event = 'forged' WHERE uuid = ?").run(record);
+    live.prepare("UPDATE history_nodes SET name = 'someone-else' WHERE node_uuid = ?").run(uuidFor(0xc11, 8));
+  } finally {
+    live.close();
+  }
+  const r = await runCli(['projections', 'rebuild', '--verify'], env);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, `history_timeline[${node}].entries[2].type: live="ForgedEvent"`);
+  assert.match(r.stdout, `node_history[${record}].event: live="forged"`);
+  assert.match(r.stdout, `history_nodes[${uuidFor(0xc11, 8)}].name: live="someone-else" rebuilt="node-8"`);
+  assert.match(r.stdout, /^3 differences/m);
+});
+
 test('bad usage exits 2', async () => {
   const r = await runCli(['projections', 'rebuld'], env);
   assert.is(r.code, 2);

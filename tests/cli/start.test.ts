@@ -1,6 +1,8 @@
 // `ironlog start` (what `npm start` runs) as a real child process on a machine where nothing
 // answers at NATS_URL: it must start its own nats-server, serve the API with a generated admin
-// login, take a node through manage on its conductor, and stop everything on SIGTERM.
+// login, take a node through manage on its conductor, and stop everything on SIGTERM. It runs
+// with npm start's node options, and with tsx's cache off, so every module is transpiled by
+// esbuild: once started, no esbuild helper process may be left running (cli/transpiler.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort } from '../support/nats.ts';
+import { descendants, startNodeOptions } from '../scenario/support/ironlog.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,9 +26,9 @@ test('starts its own NATS, serves the API with a generated login, runs a conduct
   const dir = mkdtempSync(join(tmpdir(), 'ironlog-start-'));
   const natsPort = await freePort();
   const apiPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'start'], {
+  const child = spawn(process.execPath, [...startNodeOptions(), '--import', 'tsx', join(root, 'cli/main.ts'), 'start'], {
     cwd: root,
-    env: { ...process.env, IRONLOG_DATA_DIR: dir, NATS_URL: `nats://127.0.0.1:${natsPort}`, IRONLOG_API_PORT: String(apiPort), IRONLOG_SECRET_KEY: '', IRONLOG_AUTH_STRATEGY: '' },
+    env: { ...process.env, TSX_DISABLE_CACHE: '1', IRONLOG_DATA_DIR: dir, NATS_URL: `nats://127.0.0.1:${natsPort}`, IRONLOG_API_PORT: String(apiPort), IRONLOG_SECRET_KEY: '', IRONLOG_AUTH_STRATEGY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -39,6 +42,18 @@ test('starts its own NATS, serves the API with a generated login, runs a conduct
       await sleep(100);
     }
     assert.ok(out.includes('starting'), 'it said it started a nats-server');
+    // esbuild helpers (one per thread that transpiled) are stopped once everything is loaded
+    const esbuilds = () =>
+      descendants(child.pid!).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('esbuild');
+        } catch {
+          return false;
+        }
+      });
+    const esbuildDeadline = Date.now() + 10_000;
+    while (esbuilds().length > 0 && Date.now() < esbuildDeadline) await sleep(100);
+    assert.equal(esbuilds(), [], 'no esbuild process left once started');
     assert.ok(await answers(natsPort), 'its own nats-server listens on the NATS_URL port');
     assert.ok(existsSync(join(dir, 'nats')), 'NATS data lives in the data dir');
     const password = readFileSync(join(dir, 'admin-password'), 'utf8').trim();

@@ -79,6 +79,8 @@ export const testApp = async (env: Record<string, string> = {}, options: TestApp
       hardwareTypes: () => real.conductors.hardwareTypes(),
       extraConductors: () => real.conductors.extraConductors(),
       allocate: (u, m) => real.conductors.allocate(u, m),
+      call: (n, action, args, m) => real.conductors.call(n, action, args, m),
+      callDriver: (d, action, args, m) => real.conductors.callDriver(d, action, args, m),
       request: async (node, command, meta) => {
         const f = takeFailure();
         return f ? E.left(f) : real.conductors.request(node, command, meta);

@@ -1,7 +1,7 @@
-// `ironlog start` (what `npm start` runs) as a real child process for scenario tests and the API
-// benchmark: its own data dir, a free API port, its own private nats-server (tests/support/nats.ts,
-// so nothing depends on the machine's NATS), http_basic with the generated admin password unless
-// noauth is asked for. `stop()` sends SIGTERM, waits, and removes everything it made.
+// `ironlog start` (what `npm start` runs, with its node options) as a real child process for
+// scenario tests and the API benchmark: its own data dir, a free API port, its own private
+// nats-server (tests/support/nats.ts, so nothing depends on the machine's NATS), http_basic with
+// the generated admin password unless noauth is asked for. `stop()` sends SIGTERM, waits, and removes everything it made.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -73,12 +73,24 @@ export const rssKiB = (pid: number): number => {
   }
 };
 
+/**
+ * The node options `npm start` runs ironlog with (package.json `scripts.start`: `node <options>
+ * --import tsx cli/main.ts start`), so what is tested and measured is what `npm start` runs.
+ */
+export const startNodeOptions = (): string[] => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  const end = words.indexOf('--import');
+  if (words[0] !== 'node' || end < 0) throw new Error(`package.json scripts.start is not "node [options] --import tsx ...": ${pkg.scripts.start}`);
+  return words.slice(1, end);
+};
+
 export const startIronlog = async (o: StartOptions = {}): Promise<Ironlog> => {
   const nats = await startNatsServer();
   const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-scenario-'));
   const port = await freePort();
   const auth = o.auth ?? 'http_basic';
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', join(root, 'cli/main.ts'), 'start'], {
+  const child = spawn(process.execPath, [...startNodeOptions(), ...(o.nodeArgs ?? []), '--import', 'tsx', join(root, 'cli/main.ts'), 'start'], {
     cwd: root,
     env: {
       ...process.env,
