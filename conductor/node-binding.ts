@@ -6,12 +6,15 @@ import type { AggregateBinding } from '../command-handling/handle.ts';
 import { decodeStoredEvent } from '../domain/index.ts';
 import { nodeDecider, type NodeCommand, type NodeEvent, type NodeState } from '../domain/node/index.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
+import { decodeForProjection } from '../projections/domain.ts';
 
+// The compiled-guard fast path gives decodeStoredEvent's answers at a fraction of its cost (every
+// event a conductor folds goes through here); the slow path only builds the error.
 const decodeNodeEvent = (r: RecordedEvent): E.Either<Error, NodeEvent> => {
+  const fast = decodeForProjection(r);
+  if (fast.ok) return E.right(fast.event as NodeEvent);
   const d = decodeStoredEvent(r);
-  if (E.isLeft(d)) return d;
-  const parsed = d.right as { type: string };
-  return E.right(parsed as NodeEvent);
+  return E.isLeft(d) ? d : E.right(d.right as NodeEvent);
 };
 
 export const nodeBinding: AggregateBinding<NodeCommand, NodeEvent, NodeState> = {

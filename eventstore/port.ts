@@ -62,6 +62,11 @@ export type EventColumn = 'position' | 'stream_id' | 'revision' | 'event_id' | '
 export interface ReadAllRawOptions extends ReadAllOptions {
   /** inclusive global position to read up to; default the end of the log */
   until?: bigint;
+  /**
+   * integer columns as bigints (default) or as numbers (exact below 2^53, as positions and
+   * revisions are: cheaper for a reader that has no use for bigints)
+   */
+  integers?: 'bigint' | 'number';
 }
 
 export interface AppendResult {
@@ -107,6 +112,12 @@ export interface SubscribeOptions {
    * subscription.
    */
   select?: (streamId: string, revision: bigint, type: string) => boolean;
+  /**
+   * The handler changes the events it is handed (a bulk rebuild folding states in place): it gets
+   * objects of its own. Without it, an adapter may hand the same event objects to several
+   * subscribers of the process (the SQLite adapter does), which must treat them as read-only.
+   */
+  mutatesEvents?: boolean;
   /** called once when the subscription has delivered everything that existed and turns live */
   onCaughtUp?: () => void;
   /** called when the subscription dies with an error (the handler threw, or the store failed) */
@@ -142,15 +153,12 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /**
-   * Optional (the SQLite adapter has it; EventStoreDB does not): readAll without decoding, for bulk
-   * readers that decode in other threads (read-model rebuilds). Consumers fall back to
-   * subscribeToAll when a store lacks it.
-   */
-  readAllRaw?(options?: ReadAllRawOptions): Promise<RawRecordedEvent[]>;
-  /**
-   * Optional (SQLite): readAllRaw with only the named columns, in that order, per row (values as
-   * stored, integers as bigints); with one column, each row is that column's value itself (no
-   * array per row). A rebuild's threads each read what they need of the same rows.
+   * Optional (the SQLite adapter has it; EventStoreDB does not): readAll without decoding and
+   * with only the named columns, in that order, per row (values as stored, integers as bigints;
+   * data and metadata as JSON text); with one column, each row is that column's value itself (no
+   * array per row). A rebuild's threads each read what they need of the same rows and decode
+   * them (the SQLite adapter's decodeRawEvent). Consumers fall back to subscribeToAll when a
+   * store lacks it.
    */
   readAllColumns?(columns: readonly EventColumn[], options?: ReadAllRawOptions): Promise<unknown[]>;
   /**

@@ -160,7 +160,7 @@ const parseJson = (text: unknown, streamId: string, revision: bigint, what: stri
 /**
  * A raw row as a RecordedEvent: data and metadata parsed, CorruptStoredEvent naming the stream and
  * revision when they are not JSON (metadata: not a JSON object). Every read of this adapter decodes
- * with it, and so do the threads a bulk reader posts `readAllRaw` rows to.
+ * with it, and so do the threads of a rebuild that read the rows' columns (`readAllColumns`).
  */
 export const decodeRawEvent = (r: Row): RecordedEvent => {
   const streamId = r[1];
@@ -199,6 +199,169 @@ const toNumber = (v: bigint, what: string): number => {
 // at once (other processes are seen by polling PRAGMA data_version).
 const storesByFile = new Map<string, Set<SqliteEventStore>>();
 
+// ---- recent events shared by the subscribers of this process ------------------------------------
+//
+// Every in-process subscriber (projector, publisher, a conductor's node index, the API's event
+// stream) would otherwise read and JSON-parse every new event from SQLite itself, on its own
+// connection. Instead, the events this process commits (the append path knows every column at
+// COMMIT) and the ranges a subscriber reads from SQLite unfiltered are kept, per file, in a bounded
+// window of the log, parsed at most once, and handed to every subscriber of every store object of
+// this process on that file. Soundness rests on one claim, kept for the window (lo, hi]: EVERY
+// event of the log with lo < position <= hi is in it. A commit's events have consecutive positions
+// (checked), so nothing else lies between them; an unfiltered read of (after, head] holds all of
+// that range. What the window does not cover (other processes' commits, a subscriber far behind) is
+// read from SQLite as before. Subscribers share the decoded objects: none of them mutates an event
+// (IRONLOG_SQLITE_FREEZE_SHARED=1 deep-freezes them, for tests that check this).
+
+/** at most this many events in a file's window */
+const RECENT_MAX_EVENTS = 4_096;
+/** and at most this much data + metadata JSON text (UTF-16 units; the parsed objects are a few times this) */
+const RECENT_MAX_TEXT = 2 * 1024 * 1024;
+const freezeShared = process.env.IRONLOG_SQLITE_FREEZE_SHARED === '1';
+/** IRONLOG_SQLITE_SHARED_EVENTS=0: every subscriber reads SQLite itself (comparisons, a way out) */
+const shareRecent = process.env.IRONLOG_SQLITE_SHARED_EVENTS !== '0';
+
+const deepFreeze = (v: unknown): void => {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+};
+
+/** One event of the window: its row until it is first decoded, then the event (or why it is corrupt). */
+class RecentEvent {
+  readonly position: number;
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly type: string;
+  readonly size: number;
+  private row: Row | undefined;
+  private event: RecordedEvent | undefined;
+  private failure: unknown;
+
+  constructor(row: Row) {
+    this.row = row;
+    this.position = Number(row[0]);
+    this.streamId = row[1];
+    this.revision = row[2];
+    this.type = row[4];
+    this.size = 64 + (typeof row[5] === 'string' ? row[5].length : 0) + (typeof row[6] === 'string' ? row[6].length : 0);
+  }
+
+  decode(): RecordedEvent {
+    if (this.event !== undefined) return this.event;
+    const row = this.row;
+    if (row === undefined) throw this.failure;
+    this.row = undefined;
+    try {
+      const e = decodeRawEvent(row);
+      if (freezeShared) deepFreeze(e);
+      this.event = e;
+      return e;
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+}
+
+/** A file's window of recent events: (lo, hi], every event of the log in that range, in order. */
+class RecentLog {
+  private items: RecentEvent[] = [];
+  /** index of the oldest kept item (the array is compacted now and then) */
+  private first = 0;
+  private text = 0;
+  lo = 0;
+  hi = 0;
+
+  get size(): number {
+    return this.items.length - this.first;
+  }
+
+  get textSize(): number {
+    return this.text;
+  }
+
+  /**
+   * `rows`: ALL the events of the log in (after, upTo], in position order. Kept when they extend the
+   * window; a range that leaves a gap after it (or covers it and more) starts the window over.
+   * `keepAfter`: the slowest subscriber's cursor; older events are dropped.
+   */
+  add(after: number, upTo: number, rows: readonly Row[], keepAfter: number): void {
+    if (upTo <= this.hi) return;
+    if (after > this.hi || after < this.lo) {
+      this.items = [];
+      this.first = 0;
+      this.text = 0;
+      this.lo = this.hi = after;
+    }
+    for (const r of rows) {
+      const e = new RecentEvent(r);
+      if (e.position <= this.hi) continue;
+      this.items.push(e);
+      this.text += e.size;
+    }
+    this.hi = upTo;
+    this.trim(keepAfter);
+  }
+
+  trim(keepAfter: number): void {
+    const items = this.items;
+    while (this.first < items.length) {
+      const e = items[this.first]!;
+      if (e.position > keepAfter && items.length - this.first <= RECENT_MAX_EVENTS && this.text <= RECENT_MAX_TEXT) break;
+      this.text -= e.size;
+      this.lo = e.position;
+      this.first++;
+    }
+    if (this.first === items.length) {
+      this.items = [];
+      this.first = 0;
+    } else if (this.first >= 1024 && this.first * 2 >= items.length) {
+      this.items = items.slice(this.first);
+      this.first = 0;
+    }
+  }
+
+  /**
+   * The kept events after `cursor` up to `upTo` (at most `limit`), or undefined when the window
+   * does not hold what follows `cursor`. `scannedTo`: the position the caller has seen everything up to.
+   */
+  after(cursor: number, upTo: number, limit: number): { events: RecentEvent[]; scannedTo: number } | undefined {
+    if (cursor < this.lo || cursor >= this.hi || limit <= 0) return undefined;
+    const end = Math.min(upTo, this.hi);
+    const items = this.items;
+    let a = this.first;
+    let b = items.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (items[m]!.position <= cursor) a = m + 1;
+      else b = m;
+    }
+    const events: RecentEvent[] = [];
+    for (let i = a; i < items.length && events.length < limit; i++) {
+      const e = items[i]!;
+      if (e.position > end) break;
+      events.push(e);
+    }
+    const scannedTo = events.length === limit ? events[events.length - 1]!.position : end;
+    return { events, scannedTo };
+  }
+}
+
+// one window per file, for as long as a store of this process has it open
+const recentByFile = new Map<string, RecentLog>();
+
+/** How many events (and how much JSON text) the process holds for a file's subscribers (tests, diagnostics). */
+export const sharedEventsHeld = (path: string): { events: number; text: number } => {
+  const recent = recentByFile.get(resolvePath(path));
+  return { events: recent?.size ?? 0, text: recent?.textSize ?? 0 };
+};
+
+const startsWithAny = (streamId: string, prefixes: readonly string[]): boolean => {
+  for (const p of prefixes) if (streamId.startsWith(p)) return true;
+  return false;
+};
+
 type Stmt = Database.Statement<unknown[], unknown>;
 
 export class SqliteEventStore implements EventStore {
@@ -223,7 +386,7 @@ export class SqliteEventStore implements EventStore {
   private readonly sGetMeta: Stmt;
   private readonly sSetMeta: Stmt;
   private readonly allStmts = new Map<string, Stmt>();
-  /** readAllRaw's own connection (opened on first use): see readAllRaw */
+  /** readAllColumns' own connection (opened on first use): see readAllColumns */
   private scanDb: Database.Database | undefined;
   private readonly scanStmts = new Map<string, Stmt>();
   private readonly busyTimeoutMs: number;
@@ -241,6 +404,13 @@ export class SqliteEventStore implements EventStore {
   private readonly backgroundCheckpoint: boolean;
   /** what the write path did so far (tests and diagnostics): transactions committed, the appends they held, busy lock attempts */
   readonly writeStats = { transactions: 0, appends: 0, lockRetries: 0 };
+  /**
+   * what this store's subscriptions read (tests and diagnostics): queries and rows read from
+   * SQLite, and events taken from the process's shared window of recent events instead
+   */
+  readonly readStats = { sqliteQueries: 0, sqliteRows: 0, sharedEvents: 0 };
+  /** rows of the transaction being written, for the shared window once it commits (undefined: not collected) */
+  private committing: Row[] | undefined;
   private readonly synchronous: SynchronousLevel;
 
   private readonly subscriptions = new Set<SqliteSubscription>();
@@ -319,7 +489,11 @@ export class SqliteEventStore implements EventStore {
     this.lastDataVersion = this.sDataVersion.get() as number;
 
     let peers = storesByFile.get(this.path);
-    if (!peers) storesByFile.set(this.path, (peers = new Set()));
+    if (!peers) {
+      storesByFile.set(this.path, (peers = new Set()));
+      // the first store of this process on the file: whatever was kept for that path is stale
+      recentByFile.set(this.path, new RecentLog());
+    }
     peers.add(this);
   }
 
@@ -450,6 +624,8 @@ export class SqliteEventStore implements EventStore {
   private commitGroup(group: PendingAppend[], begin: boolean): void {
     const settled: Settled[] = new Array(group.length);
     let wrote = 0;
+    const rows: Row[] | undefined = this.hasPeerSubscriptions() ? [] : undefined;
+    this.committing = rows;
     try {
       if (begin) this.sBegin.run();
       try {
@@ -461,17 +637,20 @@ export class SqliteEventStore implements EventStore {
             wrote += p.events.length;
           } catch (e) {
             if (this.db.inTransaction) this.sRollback.run();
+            if (rows) rows.length = 0;
             settled[0] = { ok: false, error: isUniqueEventId(e) ? uniqueEventIdMarker : e };
           }
         } else {
           for (let i = 0; i < group.length; i++) {
             const p = group[i]!;
+            const kept = rows?.length ?? 0;
             this.sSavepoint.run();
             try {
               settled[i] = { ok: true, value: this.appendInTransaction(p.streamId, p.events, p.expected) };
               this.sRelease.run();
               wrote += p.events.length;
             } catch (e) {
+              if (rows) rows.length = kept;
               this.sRollbackTo.run();
               this.sRelease.run();
               settled[i] = isUniqueEventId(e) ? this.retriedAppendSettled(p) : { ok: false, error: e };
@@ -485,12 +664,15 @@ export class SqliteEventStore implements EventStore {
       }
     } catch (e) {
       // the lock, the COMMIT or a savepoint failed: nothing of the group is stored
+      this.committing = undefined;
       for (const p of group) p.reject(translate(e, this.path, `appending to ${p.streamId}`));
       return;
     }
+    this.committing = undefined;
     this.writeStats.transactions++;
     this.writeStats.appends += group.length;
     if (wrote > 0) {
+      if (rows && rows.length > 0) this.rememberCommitted(rows);
       this.notifyPeers();
       if (!this.checkpointer) this.startCheckpointer();
       this.checkpointer?.committed(wrote);
@@ -533,18 +715,15 @@ export class SqliteEventStore implements EventStore {
     const now = Date.now();
     let revision = current;
     let position: number | bigint = 0;
+    const rows = this.committing;
     for (const e of events) {
       revision++;
-      const info = this.sInsert.run(
-        streamId,
-        revision,
-        e.id,
-        e.type,
-        JSON.stringify(e.data) ?? 'null',
-        JSON.stringify(e.metadata),
-        now,
-      );
+      const data = JSON.stringify(e.data) ?? 'null';
+      const metadata = JSON.stringify(e.metadata);
+      const info = this.sInsert.run(streamId, revision, e.id, e.type, data, metadata, now);
       position = info.lastInsertRowid;
+      // the row exactly as a read would return it (better-sqlite3 binds these values unchanged)
+      if (rows) rows.push([BigInt(position), streamId, BigInt(revision), e.id, e.type, data, metadata, BigInt(now)]);
     }
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
   }
@@ -616,33 +795,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Undecoded rows, for bulk readers that decode them in other threads (decodeRawEvent). A bulk
-   * reader scans the whole log once, so it reads through a connection of its own with a small
-   * page cache: the scan neither evicts the pages appends and reads keep hot nor grows the
-   * process by a full cache of pages it will not read again.
-   */
-  async readAllRaw(options: ReadAllRawOptions = {}): Promise<RawRecordedEvent[]> {
-    this.assertOpen();
-    const after = options.after === undefined || options.after === 'start' ? 0 : toNumber(options.after, 'position');
-    const upTo = options.until === undefined ? Number.MAX_SAFE_INTEGER : options.until < 0n ? 0 : toNumber(options.until, 'position');
-    const limit = options.maxCount === undefined ? -1 : Math.max(0, options.maxCount);
-    if (limit === 0 || upTo <= after) return [];
-    if (!this.scanDb) {
-      try {
-        const db = new Database(this.path, { timeout: this.busyTimeoutMs, readonly: true });
-        db.pragma('cache_size = -2048');
-        this.scanDb = db;
-      } catch (e) {
-        throw translate(e, this.path, 'opening a scan of $all');
-      }
-    }
-    return this.readRows(after, upTo, options.streamPrefixes?.length ? options.streamPrefixes : undefined, limit, this.scanDb, this.scanStmts);
-  }
-
-  /**
-   * readAllRaw with only some columns (a rebuild's reading thread leaves the data to the
-   * projecting thread, which reads it itself): through the scan connection, integers as bigints;
-   * one column is plucked (its values, no array per row: measured a third less CPU).
+   * Only some columns of the rows in (after, until], optionally of some streams (a rebuild's
+   * reading thread reads all but the data, its projecting thread the data itself), undecoded:
+   * the threads decode with decodeRawEvent. Integers as bigints unless asked for numbers (no
+   * bigint per value: measured 0.1–0.5 µs less per row of five columns); one column is plucked
+   * (its values, no array per row: measured a third less CPU). A bulk reader scans the whole log once,
+   * so it reads through a connection of its own with a small page cache: the scan neither evicts
+   * the pages appends and reads keep hot nor grows the process by a full cache of pages it will
+   * not read again. (Mapping the file instead, reopened every 50,000 rows so the mapped pages do
+   * not pile up in the process's memory: more CPU, page faults cost more than reads.)
    */
   async readAllColumns(columns: readonly EventColumn[], options: ReadAllRawOptions = {}): Promise<unknown[]> {
     this.assertOpen();
@@ -662,12 +823,13 @@ export class SqliteEventStore implements EventStore {
       }
     }
     const prefixes = options.streamPrefixes?.length ? options.streamPrefixes : [];
-    const key = `${columns.join(',')}/${prefixes.length}`;
+    const numbers = options.integers === 'number';
+    const key = `${columns.join(',')}/${prefixes.length}/${numbers ? 'n' : 'b'}`;
     let stmt = this.scanStmts.get(key);
     if (!stmt) {
       const filter = prefixes.length === 0 ? '' : ` AND (${prefixes.map(() => 'instr(stream_id, ?) = 1').join(' OR ')})`;
       stmt = this.scanDb.prepare(`SELECT ${columns.join(', ')} FROM events WHERE position > ? AND position <= ?${filter} ORDER BY position LIMIT ?`);
-      stmt = (columns.length === 1 ? stmt.pluck() : stmt.raw()).safeIntegers();
+      stmt = (columns.length === 1 ? stmt.pluck() : stmt.raw()).safeIntegers(!numbers);
       this.scanStmts.set(key, stmt);
     }
     try {
@@ -755,6 +917,73 @@ export class SqliteEventStore implements EventStore {
     for (const s of this.subscriptions) s.wake();
   }
 
+  // ---- the shared window of recent events (see RecentLog) ------------------------------------
+
+  /** whether any store of this process on this file has a live subscription */
+  private hasPeerSubscriptions(): boolean {
+    const peers = shareRecent ? storesByFile.get(this.path) : undefined;
+    if (peers) for (const p of peers) for (const s of p.subscriptions) if (s.shares) return true;
+    return false;
+  }
+
+  /** the live subscriptions of this process on this file, and the position the slowest has scanned to */
+  private peerCursors(): { count: number; slowest: number } {
+    let count = 0;
+    let slowest = Number.MAX_SAFE_INTEGER;
+    const peers = storesByFile.get(this.path);
+    if (peers) {
+      for (const p of peers) {
+        for (const s of p.subscriptions) {
+          if (!s.shares) continue;
+          count++;
+          if (s.scanned < slowest) slowest = s.scanned;
+        }
+      }
+    }
+    return { count, slowest };
+  }
+
+  /** a committed transaction's rows: kept when their positions are consecutive (nothing else lies between them) */
+  private rememberCommitted(rows: Row[]): void {
+    const recent = recentByFile.get(this.path);
+    if (!recent) return;
+    const first = Number(rows[0]![0]);
+    for (let i = 1; i < rows.length; i++) if (Number(rows[i]![0]) !== first + i) return;
+    recent.add(first - 1, first + rows.length - 1, rows, this.peerCursors().slowest);
+  }
+
+  /** @internal the window's events after `cursor` (see RecentLog.after), counted in readStats */
+  recentAfter(cursor: number, upTo: number, limit: number, count = true): { events: RecentEvent[]; scannedTo: number } | undefined {
+    const hit = recentByFile.get(this.path)?.after(cursor, upTo, limit);
+    if (hit && count) this.readStats.sharedEvents += hit.events.length;
+    return hit;
+  }
+
+  /** @internal drops what every subscription of this process on the file has scanned past */
+  releaseRecent(): void {
+    const recent = recentByFile.get(this.path);
+    if (recent && recent.size > 0) recent.trim(this.peerCursors().slowest);
+  }
+
+  /**
+   * @internal A subscription's read from SQLite of (after, upTo]. With other subscriptions in this
+   * process on the file and a range the window can hold, the read takes every stream (filtered by
+   * the caller, `filtered: false`) and the rows go into the window for the others.
+   */
+  readForSubscription(after: number, upTo: number, prefixes: string[] | undefined, limit: number, shares: boolean): { rows: Row[]; filtered: boolean } {
+    const peers = this.peerCursors();
+    const share = shares && shareRecent && peers.count > 1 && upTo - after <= RECENT_MAX_EVENTS;
+    const rows = this.readRows(after, upTo, share ? undefined : prefixes, limit);
+    this.readStats.sqliteQueries++;
+    this.readStats.sqliteRows += rows.length;
+    if (share) {
+      const recent = recentByFile.get(this.path);
+      const coveredTo = rows.length === limit && limit > 0 ? Number(rows[rows.length - 1]![0]) : upTo;
+      recent?.add(after, coveredTo, rows, peers.slowest);
+    }
+    return { rows, filtered: !share };
+  }
+
   private notifyPeers(): void {
     const peers = storesByFile.get(this.path);
     if (!peers) return;
@@ -816,7 +1045,10 @@ export class SqliteEventStore implements EventStore {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     storesByFile.get(this.path)?.delete(this);
-    if (storesByFile.get(this.path)?.size === 0) storesByFile.delete(this.path);
+    if (storesByFile.get(this.path)?.size === 0) {
+      storesByFile.delete(this.path);
+      recentByFile.delete(this.path);
+    }
     this.scanDb?.close();
     this.scanDb = undefined;
     this.db.close();
@@ -841,6 +1073,8 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     const results: AppendResult[] = [];
     let wrote = 0;
+    const rows: Row[] | undefined = this.hasPeerSubscriptions() ? [] : undefined;
+    this.committing = rows;
     try {
       this.sBegin.run();
       try {
@@ -852,6 +1086,8 @@ export class SqliteEventStore implements EventStore {
       } catch (e) {
         if (this.db.inTransaction) this.sRollback.run();
         throw e;
+      } finally {
+        this.committing = undefined;
       }
     } catch (e) {
       // every id already stored, each append's in its stream: a retry of one that succeeded
@@ -863,6 +1099,7 @@ export class SqliteEventStore implements EventStore {
       throw translate(e, this.path, `appending to ${appends.map((a) => a.streamId).join(', ')}`);
     }
     if (wrote > 0) {
+      if (rows && rows.length > 0) this.rememberCommitted(rows);
       this.notifyPeers();
       this.checkpointer?.committed(wrote);
     }
@@ -904,6 +1141,7 @@ class SqliteSubscription implements Subscription {
     private readonly batchSize: number,
   ) {
     this.cursor = start;
+    this.shares = options.mutatesEvents !== true;
     this.delivered = start === 0 ? 'start' : BigInt(start);
     this.caughtUp = new Promise<void>((res, rej) => {
       this.resolveCaughtUp = res;
@@ -915,6 +1153,14 @@ class SqliteSubscription implements Subscription {
   }
 
   lastPosition = (): bigint | 'start' => this.delivered;
+
+  /** @internal whether this subscription takes (and gives) events of the shared window: not when its handler changes them */
+  readonly shares: boolean;
+
+  /** @internal the position this subscription has scanned up to (the shared window keeps what follows) */
+  get scanned(): number {
+    return this.cursor;
+  }
 
   start(): void {
     this.done = this.run();
@@ -941,23 +1187,52 @@ class SqliteSubscription implements Subscription {
   private async run(): Promise<void> {
     const prefixes = this.options.streamPrefixes?.length ? this.options.streamPrefixes : undefined;
     try {
+      const select = this.options.select;
       while (!this.stopped) {
         this.woken = false;
         const head = this.store.headSync();
-        const rows = head > this.cursor ? this.store.readRows(this.cursor, head, prefixes, this.batchSize) : [];
-        const full = rows.length === this.batchSize;
         // Events before a corrupt one are still delivered (so a checkpoint can reach it); then the
         // subscription stops on it: a corrupt event is never skipped.
         let corrupt: unknown;
         const events: RecordedEvent[] = [];
-        const select = this.options.select;
-        for (const row of rows) {
-          if (select && !select(row[1], row[2], row[4])) continue;
-          try {
-            events.push(decodeRawEvent(row));
-          } catch (e) {
-            corrupt = e;
-            break;
+        /** everything up to here has been looked at */
+        let scannedTo = Math.max(this.cursor, head);
+        let full = false;
+        // what follows the cursor from the process's shared window of recent events if it holds it,
+        // else from SQLite
+        let hit = head > this.cursor && this.shares ? this.store.recentAfter(this.cursor, head, this.batchSize) : undefined;
+        let read: { rows: Row[]; filtered: boolean } | undefined;
+        if (!hit && head > this.cursor) {
+          read = this.store.readForSubscription(this.cursor, head, prefixes, this.batchSize, this.shares);
+          // rows taken into the window are decoded there, once for every subscriber
+          if (!read.filtered) hit = this.store.recentAfter(this.cursor, head, this.batchSize, false);
+        }
+        if (hit) {
+          for (const e of hit.events) {
+            if (prefixes && !startsWithAny(e.streamId, prefixes)) continue;
+            if (select && !select(e.streamId, e.revision, e.type)) continue;
+            try {
+              events.push(e.decode());
+            } catch (err) {
+              corrupt = err;
+              break;
+            }
+          }
+          scannedTo = hit.scannedTo;
+          full = hit.events.length === this.batchSize;
+        } else if (read) {
+          const { rows, filtered } = read;
+          full = rows.length === this.batchSize;
+          if (full) scannedTo = Number(rows[rows.length - 1]![0]);
+          for (const row of rows) {
+            if (!filtered && prefixes && !startsWithAny(row[1], prefixes)) continue;
+            if (select && !select(row[1], row[2], row[4])) continue;
+            try {
+              events.push(decodeRawEvent(row));
+            } catch (e) {
+              corrupt = e;
+              break;
+            }
           }
         }
         if (events.length > 0) {
@@ -970,13 +1245,16 @@ class SqliteSubscription implements Subscription {
           this.delivered = events[events.length - 1]!.position;
         }
         if (corrupt !== undefined) throw corrupt;
-        this.cursor = full ? Number(rows[rows.length - 1]![0]) : Math.max(this.cursor, head);
+        this.cursor = scannedTo;
+        if (hit) this.store.releaseRecent();
         if (this.stopped) break;
         if (full) {
           // let timers and I/O run between batches of a long catch-up
           await new Promise<void>((r) => setImmediate(r));
           continue;
         }
+        // the window ended before the head: read the rest at once
+        if (scannedTo < head) continue;
         if (!this.isCaughtUp) {
           this.isCaughtUp = true;
           this.resolveCaughtUp();

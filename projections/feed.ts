@@ -15,7 +15,7 @@
 // the main thread, which on two busy cores preempts the worker).
 
 import type { MessagePort } from 'node:worker_threads';
-import { decodeRawEvent } from '../eventstore/sqlite.ts';
+import { decodeRawEvent, SqliteEventStore } from '../eventstore/sqlite.ts';
 import { historyModelName, TimelineChunks, type TimelineRow } from './history.ts';
 import { changeMeta, prebuiltOutput, scanChangeMeta, timelineBuilt, type ChangeMeta, type PrebuiltOutput } from './model.ts';
 import { parseSource } from './sources.ts';
@@ -40,8 +40,8 @@ import type {
  * What the main thread reads of each event, in this order (the worker reads the data). Values as
  * stored: a corrupt row may hold other types (isPlainRow).
  */
-export const metaColumns = ['position', 'stream_id', 'revision', 'type', 'metadata', 'created'] as const satisfies readonly EventColumn[];
-export type MetaRow = [position: bigint, streamId: string, revision: bigint, type: string, metadata: string, created: bigint];
+export const metaColumns = ['position', 'stream_id', 'revision', 'type', 'metadata'] as const satisfies readonly EventColumn[];
+export type MetaRow = [position: number, streamId: string, revision: number, type: string, metadata: string];
 
 /**
  * A batch of rows as posted: column by column, so a batch is a few typed arrays and strings to
@@ -49,17 +49,17 @@ export type MetaRow = [position: bigint, streamId: string, revision: bigint, typ
  * themselves cost the worker as much as reading them). Repeated strings (stream ids, types) are
  * given once per batch in a dictionary and indexed per row. Only what projecting needs travels:
  * no event ids, no metadata (the main thread builds the node timelines from it; a fed event
- * fetches both from the store if asked, see RowLookup), no data (the worker reads it). A row that
+ * fetches both from the store if asked, see RowLookup), no `created` (read neither: fetched
+ * likewise), no data (the worker reads it). A row that
  * is not plain (a column of an unexpected type, metadata that is not a JSON object) is sent as
  * read, in `odd`: the worker decodes the whole row with decodeRawEvent, which fails on it exactly
  * as every read of the store does.
  */
 export interface RawBatch {
   n: number;
-  /** every row's position (the worker reads the data of exactly these rows) */
-  pos: BigInt64Array;
-  rev: BigInt64Array;
-  created: BigInt64Array;
+  /** every row's position (the worker reads the data of exactly these rows); numbers, exact below 2^53 */
+  pos: Float64Array;
+  rev: Float64Array;
   /** indexes into `words`: stream id, type */
   stream: Uint32Array;
   type: Uint32Array;
@@ -100,18 +100,30 @@ export const isFeedAck = (m: unknown): m is FeedAck => typeof m === 'object' && 
 export const newFeedCounter = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
 
 /** the typed arrays of a batch (handed over to the worker, not copied) */
-export const batchArrays = (b: RawBatch): ArrayBuffer[] => [b.pos, b.rev, b.created, b.stream, b.type].map((a) => a.buffer as ArrayBuffer);
+export const batchArrays = (b: RawBatch): ArrayBuffer[] => [b.pos, b.rev, b.stream, b.type].map((a) => a.buffer as ArrayBuffer);
 
 /** the columns have the types the store writes (anything else: decodeRawEvent says what is wrong) */
 const isPlainRow = (r: MetaRow): boolean =>
-  typeof r[0] === 'bigint' && typeof r[1] === 'string' && typeof r[2] === 'bigint' && typeof r[3] === 'string' && typeof r[4] === 'string' && typeof r[5] === 'bigint';
+  Number.isSafeInteger(r[0]) && typeof r[1] === 'string' && Number.isSafeInteger(r[2]) && typeof r[3] === 'string' && typeof r[4] === 'string';
+
+/**
+ * The stored `created` of the row at a position. The rows are read without it: it is only needed
+ * for metadata without a timestamp, where a timeline entry's time is `created` (one column and a
+ * value less per row: measured ~0.35 µs per row of the reading thread's SQLite read alone; in
+ * whole rebuilds within the noise of this shared machine).
+ */
+export type CreatedLookup = (position: number) => bigint | undefined;
 
 /** the row's metadata as a ChangeMeta, or undefined when decodeRawEvent would refuse it */
-const metaOfRow = (r: MetaRow): ChangeMeta | undefined => {
+const metaOfRow = (r: MetaRow, createdAt: CreatedLookup): ChangeMeta | undefined => {
   const fast = scanChangeMeta(r[4]);
   if (fast !== undefined && fast.timestamp !== '') return fast;
   // (no closure per row: tsx names every arrow function it compiles, at a call each)
-  const created = () => new Date(Number(r[5]));
+  const created = () => {
+    const c = createdAt(r[0]);
+    if (typeof c !== 'bigint') throw new RangeError('no created');
+    return new Date(Number(c));
+  };
   if (fast !== undefined) {
     try {
       fast.timestamp = created().toISOString();
@@ -156,9 +168,9 @@ class NodeIds {
  * node's timeline) by the worker: its node's chunk is cut there, as entries of a chunk have
  * consecutive revisions.
  */
-export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds): RawBatch => {
+export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
   const n = rows.length - from;
-  const b: RawBatch = { n, pos: new BigInt64Array(n), rev: new BigInt64Array(n), created: new BigInt64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
+  const b: RawBatch = { n, pos: new Float64Array(n), rev: new Float64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
   const index = new Map<string, number>();
   const word = (v: string): number => {
     let i = index.get(v);
@@ -178,7 +190,7 @@ export const packRows = (rows: readonly MetaRow[], from: number, timeline: Timel
     const r = rows[from + i];
     // the position is the table's integer key, always there: the worker reads the data by it
     b.pos[i] = r[0];
-    const m = isPlainRow(r) ? metaOfRow(r) : undefined;
+    const m = isPlainRow(r) ? metaOfRow(r, createdAt) : undefined;
     const node: string | null = typeof r[1] !== 'string' ? null : lastStreamWord >= 0 && r[1] === lastStream ? lastNode : nodes.of(r[1]);
     if (m === undefined) {
       b.odd.push([i, r]);
@@ -194,7 +206,6 @@ export const packRows = (rows: readonly MetaRow[], from: number, timeline: Timel
     b.stream[i] = lastStreamWord;
     b.rev[i] = r[2];
     b.type[i] = word(r[3]);
-    b.created[i] = r[5];
   }
   b.timeline = timeline.takeClosed();
   return b;
@@ -247,18 +258,18 @@ export class FeedSink {
     return this.closed;
   }
 
-  async send(rows: MetaRow[]): Promise<void> {
+  async send(rows: MetaRow[], createdAt: CreatedLookup): Promise<void> {
     if (rows.length === 0) return;
     await this.room();
     if (this.closed) return;
     this.sent++;
-    this.post({ feed: 'rows', batch: packRows(rows, 0, this.timeline, this.nodes) });
+    this.post({ feed: 'rows', batch: packRows(rows, 0, this.timeline, this.nodes, createdAt) });
   }
 
   end(): void {
     if (this.closed) return;
     // the chunks still open: an empty batch carries them
-    const last = packRows([], 0, this.timeline, this.nodes);
+    const last = packRows([], 0, this.timeline, this.nodes, () => undefined);
     last.timeline = this.timeline.takeAll();
     if (last.timeline.length > 0) this.post({ feed: 'rows', batch: last });
     this.post({ feed: 'end' });
@@ -303,22 +314,24 @@ export const feedPartitions = async (o: FeedOptions): Promise<void> => {
     return i;
   };
   const single = o.sinks.length === 1;
+  const sqlite = o.store instanceof SqliteEventStore ? o.store : undefined;
+  const createdAt: CreatedLookup = (p) => sqlite?.readRows(p - 1, p, undefined, 1)[0]?.[7];
   let after: bigint | 'start' = 'start';
   try {
     for (;;) {
       // a worker reports only after its feed ended: one that has reported by now failed
       if (o.sinks.some((s) => s.isClosed)) return;
-      const rows = (await o.store.readAllColumns(metaColumns, { after, until: o.until, streamPrefixes: all, maxCount: o.batchSize })) as MetaRow[];
+      const rows = (await o.store.readAllColumns(metaColumns, { after, until: o.until, streamPrefixes: all, maxCount: o.batchSize, integers: 'number' })) as MetaRow[];
       if (rows.length === 0) break;
-      after = rows[rows.length - 1][0];
-      if (single) await o.sinks[0].send(rows);
+      after = BigInt(rows[rows.length - 1][0]);
+      if (single) await o.sinks[0].send(rows, createdAt);
       else {
         const split: MetaRow[][] = o.sinks.map(() => []);
         for (const r of rows) {
           const i = partitionOf(r[1]);
           if (i >= 0) split[i].push(r);
         }
-        for (const [i, part] of split.entries()) if (part.length > 0) await o.sinks[i].send(part);
+        for (const [i, part] of split.entries()) if (part.length > 0) await o.sinks[i].send(part, createdAt);
       }
       if (rows.length < o.batchSize) break;
     }
@@ -333,12 +346,11 @@ export const feedPartitions = async (o: FeedOptions): Promise<void> => {
 // ---- worker thread -------------------------------------------------------------------------
 
 /**
- * A fed event. Its id and metadata are not in the batch: they are read from the store when asked
- * for (the projector asks neither); `created` is made when asked for.
+ * A fed event. Its id, metadata and `created` are not in the batch: they are read from the store
+ * when asked for (the projector asks none of them).
  */
 class FedEvent implements RecordedEvent {
   private row: RecordedEvent | undefined;
-  private createdDate: Date | undefined;
   readonly [timelineBuilt] = true as const;
 
   constructor(
@@ -347,7 +359,6 @@ class FedEvent implements RecordedEvent {
     readonly position: bigint,
     readonly type: string,
     readonly data: unknown,
-    private readonly createdMs: bigint,
     private readonly lookup: RowLookup | undefined,
   ) {}
 
@@ -372,7 +383,7 @@ class FedEvent implements RecordedEvent {
   }
 
   get created(): Date {
-    return (this.createdDate ??= new Date(Number(this.createdMs)));
+    return this.stored().created;
   }
 }
 
@@ -382,8 +393,12 @@ class FedEvent implements RecordedEvent {
  */
 const eventOf = (b: RawBatch, i: number, data: unknown, odd: ReadonlyMap<number, MetaRow> | undefined, lookup: RowLookup | undefined): RecordedEvent => {
   const raw = odd?.get(i);
-  // the whole row as stored (its id too); failing that, the row put back together
-  if (raw !== undefined) return decodeRawEvent(lookup?.(b.pos[i]) ?? ([raw[0], raw[1], raw[2], '', raw[3], data, raw[4], raw[5]] as RawRecordedEvent));
+  // the whole row as stored (its id and `created` too, which the batch does not carry)
+  if (raw !== undefined) {
+    const row = lookup?.(BigInt(b.pos[i]));
+    if (row === undefined) throw new Error(`${String(raw[1])}@${String(raw[2])} cannot be read back from the store`);
+    return decodeRawEvent(row);
+  }
   const streamId = b.words[b.stream[i]];
   let parsed: unknown;
   try {
@@ -392,9 +407,9 @@ const eventOf = (b: RawBatch, i: number, data: unknown, odd: ReadonlyMap<number,
   } catch {
     // decodeRawEvent names the stream, revision and what is wrong with the data (it looks at the
     // data first; the metadata is known to be a JSON object)
-    return decodeRawEvent([b.pos[i], streamId, b.rev[i], '', b.words[b.type[i]], data as string, '{}', b.created[i]]);
+    return decodeRawEvent([BigInt(b.pos[i]), streamId, BigInt(b.rev[i]), '', b.words[b.type[i]], data as string, '{}', 0n]);
   }
-  return new FedEvent(streamId, b.rev[i], b.pos[i], b.words[b.type[i]], parsed, b.created[i], lookup);
+  return new FedEvent(streamId, BigInt(b.rev[i]), BigInt(b.pos[i]), b.words[b.type[i]], parsed, lookup);
 };
 
 /**
@@ -477,7 +492,7 @@ class FeedSubscription implements Subscription {
         if (b.n > 0) {
           const odd = b.odd.length > 0 ? new Map(b.odd) : undefined;
           // the data of this batch's rows: the rows of this partition's streams since the last batch
-          const until = b.pos[b.n - 1];
+          const until = BigInt(b.pos[b.n - 1]);
           const data = await this.readData(this.dataAfter, until, this.options.streamPrefixes);
           this.dataAfter = until;
           // the log is append-only: the same window of the same streams holds the same rows

@@ -69,7 +69,7 @@ class ChunkBuilder {
   /** entries not serialised yet */
   private readonly e: StoredChunk['e'] = [];
   private count = 0;
-  private pos: bigint;
+  private pos: number;
   private type = '';
   private actor = '';
   private corr = '';
@@ -79,12 +79,13 @@ class ChunkBuilder {
     readonly first: bigint,
     readonly revision: number,
   ) {
-    this.pos = first;
+    this.pos = Number(first);
   }
 
-  push(position: bigint, type: string, m: ChangeMeta): void {
-    const dp = Number(position) - Number(this.pos);
-    this.pos = position;
+  push(position: bigint | number, type: string, m: ChangeMeta): void {
+    const p = Number(position);
+    const dp = p - this.pos;
+    this.pos = p;
     const caus = m.causationId === m.correlationId ? null : m.causationId;
     const first = this.count === 0;
     // times are kept as they are: parsing them into deltas costs more than writing them
@@ -168,10 +169,11 @@ export class TimelineChunks {
   /** chunks with entries added since the last takeClosed */
   private readonly touched: ChunkBuilder[] = [];
 
-  push(node: string, position: bigint, revision: bigint, type: string, meta: ChangeMeta): void {
+  /** position and revision as bigints or as numbers (a fed rebuild's reading thread: exact below 2^53) */
+  push(node: string, position: bigint | number, revision: bigint | number, type: string, meta: ChangeMeta): void {
     let chunk = this.open.get(node);
     if (!chunk) {
-      chunk = new ChunkBuilder(position, Number(revision));
+      chunk = new ChunkBuilder(BigInt(position), Number(revision));
       this.open.set(node, chunk);
     }
     chunk.push(position, type, meta);

@@ -185,6 +185,8 @@ export class Projector {
       {
         after: this.committed,
         streamPrefixes: this.prefixes,
+        // a bulk rebuild folds states in place, out of the events' own objects: it must not be handed shared ones
+        mutatesEvents: this.options.bulk === true,
         onCaughtUp: () => this.turnLive(),
         onError: (err) => this.fail(err),
       },

@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import { execute } from '../../command-handling/execute.ts';
 import { firstError } from '../../domain/codecs.ts';
 import { domainError, type DomainError } from '../../domain/errors.ts';
-import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeEvent, type NodeState } from '../../domain/node/index.ts';
+import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, type NodeCommand, type NodeEvent, type NodeState, type Step } from '../../domain/node/index.ts';
 import type { PowerTarget } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
@@ -27,6 +27,7 @@ import { bootModeOperation, consoleOperation } from './management.ts';
 import { validatePowerRequest } from './power.ts';
 import { powerOperation } from './power.ts';
 import { operationFor, type Operation } from './provision.ts';
+import { templateSteps, withTemplateSteps } from './deploy-templates.ts';
 import { NodeWriter, type Envelope } from './node-writer.ts';
 
 export const NODE_COMMAND_ACTION = 'node-command';
@@ -97,10 +98,12 @@ const preValidate = async (driver: Driver, node: Node, command: NodeCommand): Pr
 };
 
 /** The work a recorded command starts, given the node after it. */
-const followUp = (ex: Executor, command: NodeCommand, before: Node | undefined, after: Node): Operation | undefined => {
+const followUp = (ex: Executor, command: NodeCommand, before: Node | undefined, after: Node, fromTemplates: readonly Step[] = []): Operation | undefined => {
   switch (command.type) {
     case 'RequestProvisionAction': {
-      const { uuid: _u, at: _a, ...request } = command.data;
+      const { uuid: _u, at: _a, ...asked } = command.data;
+      const deploy_steps = withTemplateSteps(fromTemplates, asked.deploy_steps);
+      const request = deploy_steps === undefined ? asked : { ...asked, deploy_steps };
       return operationFor(ex, after, request.verb === 'abort' ? 'abort' : undefined, request, before?.provision_state);
     }
     case 'RequestPowerState':
@@ -195,7 +198,13 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
     if (E.isLeft(checked)) return checked;
     const { before, events } = checked.right;
     const after = events.reduce<NodeState>(nodeDecider.evolve, before);
-    const op = after.status === 'present' ? followUp(ex, command, before.node, after.node) : undefined;
+    let fromTemplates: Step[] = [];
+    if (command.type === 'RequestProvisionAction' && after.status === 'present' && after.node.provision_state === 'deploying') {
+      const found = await templateSteps(ex.deps.store, checked.right.driver, after.node);
+      if (E.isLeft(found)) return found;
+      fromTemplates = found.right;
+    }
+    const op = after.status === 'present' ? followUp(ex, command, before.node, after.node, fromTemplates) : undefined;
     if (!op || after.status !== 'present') {
       const r = await writer.write(() => E.right([lead]), () => req.node);
       if (E.isLeft(r)) return r;
