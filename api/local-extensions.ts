@@ -11,8 +11,8 @@ import { firstError, isPlainObject } from '../domain/codecs.ts';
 import { domainError, type DomainError } from '../domain/errors.ts';
 import type { Node } from '../domain/node/node.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import { asDomainError } from '../conductor/executor/queries.ts';
 import {
-  asDomainError,
   driverNotFound,
   driverVendorCall,
   driverVendorMethods,

@@ -12,17 +12,16 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { firstError, isPlainObject, type Dict } from '../../domain/codecs.ts';
-import { domainError, isDomainError, type DomainError } from '../../domain/errors.ts';
+import { domainError, type DomainError } from '../../domain/errors.ts';
 import type { Node } from '../../domain/node/index.ts';
 import { failureText, indicatorStates, type DriverPassthruMethod, type IndicatorState, type Task, type VendorInterface } from '../../drivers/base.ts';
 import type { Driver, HardwareType } from '../../drivers/hardware-type.ts';
 import type { AnyRequest, AnyWorkHandler, NodeWorkHandler, WorkOutcome } from '../work-server.ts';
 import type { Executor } from './executor.ts';
+import { asDomainError, exclusively } from './queries.ts';
 
 const neverAborted = new AbortController().signal;
 const readTask = (node: Node): Task => ({ node, signal: neverAborted });
-
-export const asDomainError = (e: unknown): DomainError => (isDomainError(e) ? e : domainError('InvalidParameterValue', failureText(e)));
 
 const unsupported = (driver: string, extension: string): DomainError =>
   domainError('UnsupportedDriverExtension', `Driver ${driver} does not support ${extension} (disabled or not implemented).`);
@@ -198,28 +197,16 @@ export const indicatorHandlers = (ex: Executor): Record<string, NodeWorkHandler>
     const { component, indicator, state } = args.right;
     const checked = await attempt(() => checkIndicatorSet(driver.right, node, component, indicator, state));
     if (E.isLeft(checked)) return checked;
-    const uuid = node.uuid;
-    if (ex.isBusy(uuid)) return E.left(ex.locked(uuid));
-    ex.busy.add(uuid);
-    const takeover = ex.deps.takeover();
-    const controller = takeover.track(uuid);
-    try {
-      const task = ex.newTask(
-        { node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}) },
-        controller.signal,
-      );
-      const reserved = await task.reserve();
-      if (E.isLeft(reserved)) return reserved;
-      const outcome = await attempt(() => setIndicator(driver.right, task, component, indicator, state));
-      const set = E.isRight(outcome) && outcome.right && Object.keys(outcome.right).length > 0 ? outcome.right : undefined;
-      const written = await task.applyAll([...(set ? [{ type: 'UpdateDriverInternalInfo' as const, data: { set, unset: [] } }] : []), task.releaseCommand()]);
-      if (E.isLeft(outcome)) return outcome;
-      if (E.isLeft(written)) return written;
-      return E.right({ result: { position: task.position === undefined ? null : task.position.toString() } });
-    } finally {
-      takeover.untrack(uuid, controller);
-      ex.busy.delete(uuid);
-    }
+    const done = await exclusively(
+      ex,
+      node,
+      req,
+      ctx,
+      (task) => setIndicator(driver.right, task, component, indicator, state),
+      (set) => (set && Object.keys(set).length > 0 ? [{ type: 'UpdateDriverInternalInfo', data: { set, unset: [] } }] : []),
+    );
+    if (E.isLeft(done)) return done;
+    return E.right({ result: { position: done.right.position === undefined ? null : done.right.position.toString() } });
   };
 
   return {

@@ -13,13 +13,14 @@ import type { Driver } from '../../drivers/hardware-type.ts';
 import type { AnyWorkHandler, NodeWorkHandler, WorkContext, WorkOutcome } from '../work-server.ts';
 import type { NodeRequest } from '../protocol.ts';
 import type { Executor } from './executor.ts';
-import type { NodeTask } from './task.ts';
+import type { NodeTask, TaskCommand } from './task.ts';
 
 const neverAborted = new AbortController().signal;
 
 type Query<A> = (ex: Executor, node: Node, driver: Driver, args: A, req: NodeRequest, ctx: WorkContext) => Promise<E.Either<DomainError, unknown>>;
 
-const asError = (e: unknown): DomainError => (isDomainError(e) ? e : domainError('InvalidParameterValue', failureText(e)));
+/** a thrown driver failure as the API's error (Ironic answers a driver's failure with 400) */
+export const asDomainError = (e: unknown): DomainError => (isDomainError(e) ? e : domainError('InvalidParameterValue', failureText(e)));
 
 /** A node action with decoded args, on the node as it is now, with its driver. */
 const nodeAction =
@@ -31,34 +32,52 @@ const nodeAction =
     if (!node) return E.left(domainError('NodeNotFound', `Node ${req.node.uuid} could not be found.`));
     const driver = ex.driverOf(node);
     if (E.isLeft(driver)) return driver;
-    const r = await q(ex, node, driver.right, args.right, req, ctx).catch((e: unknown) => E.left(asError(e)));
+    const r = await q(ex, node, driver.right, args.right, req, ctx).catch((e: unknown) => E.left(asDomainError(e)));
     return E.map((result: unknown): WorkOutcome => ({ result: result ?? null }))(r);
   };
 
-/** Ironic's exclusive lock for a synchronous call: reserve, call, release, answer. */
-const exclusively = async <T>(ex: Executor, node: Node, req: NodeRequest, ctx: WorkContext, f: (task: NodeTask) => Promise<T>): Promise<E.Either<DomainError, T>> => {
+/**
+ * Ironic's exclusive lock for a synchronous call: reserve, call, release, answer. `recorded`: what
+ * the call leaves on the node (its commands go into the release's append). `position`: where that
+ * append landed, for the API's read-your-writes.
+ */
+export const exclusively = async <T>(
+  ex: Executor,
+  node: Node,
+  req: NodeRequest,
+  ctx: WorkContext,
+  f: (task: NodeTask) => Promise<T>,
+  recorded: (value: T) => TaskCommand[] = () => [],
+): Promise<E.Either<DomainError, { value: T; position: bigint | undefined }>> => {
   const uuid = node.uuid;
   if (ex.isBusy(uuid)) return E.left(ex.locked(uuid));
   ex.busy.add(uuid);
   const takeover = ex.deps.takeover();
   const controller = takeover.track(uuid);
   try {
-    const task = ex.newTask({ node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId }, controller.signal);
+    const task = ex.newTask(
+      { node, fence: ctx.fence, writer: ctx.writer, epoch: ctx.ownership.epoch, opId: req.commandId, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}) },
+      controller.signal,
+    );
     const reserved = await task.reserve();
     if (E.isLeft(reserved)) return reserved;
     let out: E.Either<DomainError, T>;
     try {
       out = E.right(await f(task));
     } catch (e) {
-      out = E.left(asError(e));
+      out = E.left(asDomainError(e));
     }
-    await task.release();
-    return out;
+    const written = await task.applyAll([...(E.isRight(out) ? recorded(out.right) : []), task.releaseCommand()]);
+    if (E.isLeft(out)) return out;
+    if (E.isLeft(written)) return written;
+    return E.right({ value: out.right, position: task.position });
   } finally {
     takeover.untrack(uuid, controller);
     ex.busy.delete(uuid);
   }
 };
+
+const valueOf = <T>(r: E.Either<DomainError, { value: T }>): E.Either<DomainError, T> => E.map((x: { value: T }) => x.value)(r);
 
 const readTask = (node: Node): Task => ({ node, signal: neverAborted });
 
@@ -90,19 +109,23 @@ const getBootDevice: Query<unknown> = async (_ex, node, driver) => {
 const supportedBootDevices: Query<unknown> = async (_ex, node, driver) =>
   E.right({ supported_boot_devices: [...driver.management.getSupportedBootDevices(readTask(node))] });
 
-const setBootDevice: Query<t.TypeOf<typeof SetBootDeviceArgs>> = (ex, node, driver, args, req, ctx) =>
-  exclusively(ex, node, req, ctx, async (task) => {
-    await driver.management.validate(task);
-    await driver.management.setBootDevice(task, args.boot_device, args.persistent ?? false);
-    return null;
-  });
+const setBootDevice: Query<t.TypeOf<typeof SetBootDeviceArgs>> = async (ex, node, driver, args, req, ctx) =>
+  valueOf(
+    await exclusively(ex, node, req, ctx, async (task) => {
+      await driver.management.validate(task);
+      await driver.management.setBootDevice(task, args.boot_device, args.persistent ?? false);
+      return null;
+    }),
+  );
 
-const injectNmi: Query<unknown> = (ex, node, driver, _args, req, ctx) =>
-  exclusively(ex, node, req, ctx, async (task) => {
-    await driver.management.validate(task);
-    await driver.management.injectNmi(task);
-    return null;
-  });
+const injectNmi: Query<unknown> = async (ex, node, driver, _args, req, ctx) =>
+  valueOf(
+    await exclusively(ex, node, req, ctx, async (task) => {
+      await driver.management.validate(task);
+      await driver.management.injectNmi(task);
+      return null;
+    }),
+  );
 
 // ---- console ----------------------------------------------------------------------------------------
 
@@ -126,7 +149,7 @@ const vendorPassthru: Query<t.TypeOf<typeof VendorArgs>> = async (ex, node, driv
   const reply = (value: unknown) => ({ return: value ?? null, async: route.async, attach: route.attach });
   if (!route.async) {
     if (!route.require_exclusive_lock) return E.right(reply(await driver.vendor.call(readTask(node), args.method, http, info)));
-    return E.map(reply)(await exclusively(ex, node, req, ctx, (task) => driver.vendor.call(task, args.method, http, info)));
+    return E.map(reply)(valueOf(await exclusively(ex, node, req, ctx, (task) => driver.vendor.call(task, args.method, http, info))));
   }
   const failed = (e: unknown) => ex.log.warn({ node: node.uuid, method: args.method, err: failureText(e) }, 'vendor passthru method failed');
   if (!route.require_exclusive_lock) {
