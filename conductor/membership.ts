@@ -251,7 +251,8 @@ export class ConductorMembership {
         hostname,
         incarnation,
         declaredBy: this.run.hostname,
-        silentForMs: Math.round(silentForMs),
+        // rounded up: it was silent for more than the timeout, and the record must not say "exactly the timeout"
+        silentForMs: Math.ceil(silentForMs),
       });
       if (E.isRight(r) && r.right.length > 0) {
         this.log.warn({ lost: hostname, incarnation, silentForMs: Math.round(silentForMs), epoch: this.o.view.state.epoch }, 'declared conductor lost');
