@@ -54,7 +54,16 @@ export class RamdiskAgent {
 
   private newRunner(): CommandRunner {
     return new CommandRunner(
-      { imageDir: this.o.imageDir, log: this.log, endSession: (why) => setTimeout(() => this.endSession(why), 50) },
+      {
+        imageDir: this.o.imageDir,
+        log: this.log,
+        // ends the session that ran the command, not one a lookup started in the meantime (a
+        // refused heartbeat can end it and a new lookup can succeed before the reply has gone)
+        endSession: (why) => {
+          const ran = this.session;
+          if (ran) setTimeout(() => this.endSession(why, ran), 50);
+        },
+      },
       // IPA heartbeats right after an asynchronous command ends so the conductor goes on at once
       () => this.wake?.(),
     );
@@ -80,8 +89,8 @@ export class RamdiskAgent {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private endSession(why: string): void {
-    if (!this.session) return;
+  private endSession(why: string, only?: Session): void {
+    if (!this.session || (only !== undefined && this.session !== only)) return;
     this.log('ramdisk session ended', { node: this.session.uuid, why });
     this.session = undefined;
     this.runner = this.newRunner();
@@ -162,7 +171,7 @@ export class RamdiskAgent {
       }
       const s = this.session;
       if (!(await this.heartbeat(s))) {
-        if (this.session === s) this.endSession('heartbeat refused');
+        this.endSession('heartbeat refused', s);
         continue;
       }
       await this.sleep(s.heartbeatTimeoutS * 1000 * (0.3 + Math.random() * 0.3));
