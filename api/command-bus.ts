@@ -13,7 +13,9 @@ export const storeCommandBus = (store: EventStore, clock: () => Date): CommandBu
       kind,
       id,
       { commandId: meta.commandId, actor: meta.actor, correlationId: meta.correlationId, command },
-      { now: clock },
+      // every Create* command makes a new aggregate under an id that is new but for a client's
+      // mistake (a uuid given twice): the store's no_stream check catches that, then it is read
+      { now: clock, assumeNew: (command as { type: string }).type.startsWith('Create') },
     );
     return E.map((h: { position: bigint | undefined }): Written => ({ position: h.position }))(r);
   },

@@ -9,9 +9,14 @@
 //                            flight at most; states followed on GET /v1/events/stream)
 //   power_on_100_s           power on of those 100 nodes until all report `power on`
 //   idle_rss_mib             VmRSS summed over the start process and all its children, idle
+// On stderr, per phase: the CPU the ironlog processes used per operation (main threads and all
+// other threads: workers, V8's GC and compiler helpers), from /proc — on a shared machine the
+// figures to compare code by, since wall-clock ones move with the load.
 // Env: BENCH_NODES (500), BENCH_LIFECYCLE_NODES (100), BENCH_CLIENTS (8), BENCH_VERBOSE=1 (ironlog's
-// own log on stderr), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the start process).
+// own log on stderr), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the start process),
+// BENCH_CPU_THREADS=1 (the CPU of each thread per phase).
 
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { rssKiB, startIronlog } from '../tests/scenario/support/ironlog.ts';
 
@@ -21,6 +26,40 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const figure = (name: string, value: number, digits = 1) => process.stdout.write(`${name}: ${value.toFixed(digits)}\n`);
+
+/**
+ * CPU ms (user + system) of the ironlog processes: their main threads and all their other threads
+ * (workers, libuv pool, GC helpers). The machine is shared, so wall-clock figures move with the
+ * load; CPU per operation is what a change can be judged by (printed on stderr only).
+ */
+const cpuOf = (pids: number[]): { main: number; other: number; byName: Map<string, number> } => {
+  const tick = 10; // ms per clock tick (USER_HZ 100 on Linux)
+  let main = 0;
+  let other = 0;
+  const byName = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ms = (Number(f[11]) + Number(f[12])) * tick;
+        const name = Number(tid) === pid ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${tid}`;
+        byName.set(name, (byName.get(name) ?? 0) + ms);
+        if (Number(tid) === pid) main += ms;
+        else other += ms;
+      } catch {
+        // thread gone meanwhile
+      }
+    }
+  }
+  return { main, other, byName };
+};
 
 const p50 = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -129,9 +168,23 @@ const main = async () => {
   });
   if (process.env.BENCH_VERBOSE) il.child.stderr!.pipe(process.stderr);
   const call = client(il.base, Math.max(clients, 16));
+  let cpuMark = cpuOf(il.pids());
+  /** CPU of the ironlog processes since the last mark, per operation, on stderr */
+  const cpuPhase = (what: string, ops: number) => {
+    const now = cpuOf(il.pids());
+    const main = now.main - cpuMark.main;
+    const other = now.other - cpuMark.other;
+    if (process.env.BENCH_CPU_THREADS) {
+      const rows = [...now.byName].map(([n, v]) => [n, v - (cpuMark.byName.get(n) ?? 0)] as const).filter(([, v]) => v > 0);
+      say(`    threads: ${rows.sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v} ms`).join(', ')}`);
+    }
+    cpuMark = now;
+    say(`  cpu ${what}: ${((main + other) / ops).toFixed(2)} ms/op (main threads ${(main / ops).toFixed(2)}, other threads ${(other / ops).toFixed(2)}; ${ops} ops)`);
+  };
   try {
     // ---- create ----------------------------------------------------------------------------------
     const uuids: string[] = [];
+    cpuMark = cpuOf(il.pids());
     let t0 = performance.now();
     await pool(nodesN, clients, async (i) => {
       const r = await expect(
@@ -142,6 +195,7 @@ const main = async () => {
       uuids.push((r.body as { uuid: string }).uuid);
     });
     const createS = (performance.now() - t0) / 1000;
+    cpuPhase('create', nodesN);
     say(`  created ${nodesN} nodes in ${createS.toFixed(2)} s`);
     figure('create_nodes_per_s', nodesN / createS, 0);
 
@@ -149,6 +203,7 @@ const main = async () => {
     // once the background work the creates caused (publishing 500 events to NATS, the conductor's
     // node index) is done: these are the reads' latencies, not the write backlog's
     await sleep(2000);
+    cpuPhase('after create (2 s: publishing, node index)', nodesN);
     const listMs: number[] = [];
     const sample = await expect(call('GET', '/v1/nodes/detail?limit=1000'), 200, 'list detail');
     say(`  detail list: ${(sample.body as { nodes: unknown[] }).nodes.length} nodes, ${(sample.raw.length / 1e6).toFixed(2)} MB`);
@@ -175,6 +230,7 @@ const main = async () => {
     const sentFor = new Map<string, string>();
     let inFlight = 0;
     let failures = 0;
+    cpuMark = cpuOf(il.pids());
     t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('lifecycle did not finish in 300 s')), 300_000);
@@ -211,10 +267,12 @@ const main = async () => {
       pump();
     });
     const lifecycleS = (performance.now() - t0) / 1000;
+    cpuPhase('lifecycle (per node)', lifecycleN);
     say(`  lifecycle: ${lifecycleN} nodes active in ${lifecycleS.toFixed(2)} s (${failures} refused requests retried)`);
     figure('lifecycle_100_s', lifecycleS, 2);
 
     // ---- power on --------------------------------------------------------------------------------
+    cpuMark = cpuOf(il.pids());
     t0 = performance.now();
     const allOn = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('power on did not finish in 120 s')), 120_000);
@@ -231,6 +289,7 @@ const main = async () => {
     });
     await allOn;
     const powerS = (performance.now() - t0) / 1000;
+    cpuPhase('power on (per node)', chosen.length);
     say(`  power on: ${chosen.length} nodes on in ${powerS.toFixed(2)} s`);
     figure('power_on_100_s', powerS, 2);
     watch.close();

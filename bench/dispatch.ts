@@ -112,8 +112,12 @@ const dispatchOnly = async (): Promise<{ perS: number; p50: number; p99: number 
     ]));
     say(`  warm-up: ${3 * warmEach} manage/provide/deploy requests in ${Math.round(w.ms)} ms`);
     const cpu0 = cluster.cpuMs();
+    const mark0 = process.hrtime.bigint() / 1000n;
     const r = await fire(cluster, work);
+    const mark1 = process.hrtime.bigint() / 1000n;
     const cpu1 = cluster.cpuMs();
+    // the measured window on the monotonic clock (µs), which --cpu-prof's startTime/endTime also use
+    if (process.env.BENCH_CONDUCTOR_NODE_ARGS) say(`  measured window (monotonic µs): ${mark0} ${mark1}`);
     say(`  ${work.length} commands answered in ${Math.round(r.ms)} ms, ${r.refused} refused; CPU per command: conductors ${((cpu1.conductors - cpu0.conductors) / work.length).toFixed(2)} ms, this process ${((cpu1.bench - cpu0.bench) / work.length).toFixed(2)} ms (load ${loadavg()[0]!.toFixed(1)})`);
     return { perS: (work.length / r.ms) * 1000, p50: pct(r.latencies, 50), p99: pct(r.latencies, 99) };
   } finally {

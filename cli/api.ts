@@ -31,6 +31,12 @@ export interface ApiRunOptions {
   until?: Promise<void>;
   /** called with the URL once listening (the port may have been chosen by the OS) */
   onListening?: (url: string) => void;
+  /**
+   * listen only once this settles (`ironlog start`: once its conductors serve, so a client that
+   * sees the port answer never meets an empty ring — with the conductors in a worker thread they
+   * start after the API is ready, not before)
+   */
+  listenAfter?: Promise<unknown>;
 }
 
 const listOf = (v: string | undefined): string[] | undefined => {
@@ -91,6 +97,7 @@ export const run = async (args: string[], options: ApiRunOptions = {}): Promise<
     });
     try {
       const app = buildApp(runtime.deps, apiConfig, { logger: { level: apiConfig.logLevel } });
+      await options.listenAfter?.catch(() => undefined);
       const url = await app.listen({ host: apiConfig.host, port: apiConfig.port });
       log.info({ url, dataDir: base.store.dataDir, auth: apiConfig.authStrategy, projector: runtime.projector ? 'in-process' : 'another process' }, 'ironlog api listening');
       options.onListening?.(url);

@@ -2,14 +2,16 @@
 // the projector), IRONLOG_CONDUCTORS conductors, and the publisher of events to NATS — over the
 // embedded store unless EVENTSTORE_URL says otherwise. One process keeps the idle footprint
 // small; each part is also a command of its own (`ironlog api`, `ironlog conductor`) for
-// deployments that spread them over machines.
+// deployments that spread them over machines. IRONLOG_START_WORKER=1 runs the conductors and the
+// publisher in a worker thread (cli/start-background.ts): two cores, ~40 MB more idle RSS.
+// The API listens once the conductors serve, so the first request finds a conductor.
 
 import { hostname } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { loadApiConfig } from '../api/config.ts';
 import { loadConfig } from '../config/index.ts';
-import { openEventStore } from '../eventstore/open.ts';
-import { startPublisher } from '../publisher/index.ts';
+import type { BackgroundJob, BackgroundMessage } from './start-background.ts';
 import { ensureNats } from './local-nats.ts';
 import { prepareFirstStart } from './first-start.ts';
 import { releaseTranspiler } from './transpiler.ts';
@@ -44,40 +46,69 @@ export const run = async (args: string[]): Promise<number> => {
 
   const count = Math.max(1, Number(env.IRONLOG_CONDUCTORS || 1));
   const host = env.IRONLOG_CONDUCTOR_HOST || hostname();
-  const { run: runConductor } = await import('./conductor.ts');
+  const hosts = Array.from({ length: count }, (_, i) => (count === 1 ? host : `${host}-${i + 1}`));
   const { run: runApi } = await import('./api.ts');
-  // once the API listens and every conductor serves, every module is loaded: the transpiler's
+  // once the API listens and the conductors serve, every module is loaded: the transpiler's
   // helper processes are idle memory from then on (cli/transpiler.ts)
-  let waitingFor = count + 1;
+  let waitingFor = 2;
   const started = () => {
     if (--waitingFor === 0) void releaseTranspiler();
   };
-  const conductors: Promise<number>[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = count === 1 ? host : `${host}-${i + 1}`;
-    conductors.push(runConductor(['--host', name], { until, onStarted: started }));
-  }
-
-  // the publisher reads the log's tail once: a small page cache of its own (4 MiB, not 64)
-  const publisherStore = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl, sqlite: { cacheSizeKib: 4096 } });
-  const publisher = startPublisher({
-    store: publisherStore,
-    natsUrl,
-    dataDir: base.store.dataDir,
-    log: log.child({ part: 'publisher' }),
+  const job: BackgroundJob = { hosts, natsUrl };
+  let backgroundServes!: () => void;
+  const serving = new Promise<void>((resolve) => { backgroundServes = resolve; });
+  const onBackgroundStarted = () => {
+    backgroundServes();
+    started();
+  };
+  const background = env.IRONLOG_START_WORKER === '1' ? inWorker(job, until, onBackgroundStarted) : inThisThread(job, until, onBackgroundStarted);
+  // a background that fails stops everything (and is the exit code's reason)
+  void background.then(undefined, () => {
+    backgroundServes();
+    stopAll();
   });
 
   const api = runApi([], {
     env,
     until,
+    listenAfter: serving,
     onListening: (url) => {
-      say(`ironlog is up: Ironic v1 API at ${url} (${count} conductor${count > 1 ? 's' : ''}, data in ${base.store.dataDir})`);
+      const where = env.IRONLOG_START_WORKER === '1' ? ' and the publisher in a worker thread' : '';
+      say(`ironlog is up: Ironic v1 API at ${url} (${count} conductor${count > 1 ? 's' : ''}${where}, data in ${base.store.dataDir})`);
       started();
     },
   });
-  const codes = await Promise.all([api, ...conductors]);
-  await publisher.stop();
-  await publisherStore.close();
+  const codes = await Promise.all([api, background]);
   await nats.stop();
   return codes.find((c) => c !== 0) ?? 0;
 };
+
+/** The conductors and the publisher on this thread (the default: one heap, the smallest footprint). */
+const inThisThread = async (job: BackgroundJob, until: Promise<void>, onStarted: () => void): Promise<number> => {
+  const { runBackground } = await import('./start-background.ts');
+  return runBackground(job, until, onStarted);
+};
+
+/**
+ * The conductors and the publisher in a worker thread (cli/start-background.ts), on the machine's
+ * other core: the main thread keeps the API and the projector. tsx's hooks are registered in the
+ * worker before it loads the TypeScript entry (as projections/rebuild.ts does).
+ */
+const inWorker = (job: BackgroundJob, until: Promise<void>, onStarted: () => void): Promise<number> =>
+  new Promise<number>((resolve, reject) => {
+    const api = import.meta.resolve('tsx/esm/api');
+    const entry = new URL('./start-background.ts', import.meta.url).href;
+    const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
+      eval: true,
+      workerData: { ironlogBackground: job },
+    });
+    let code: number | undefined;
+    worker.on('message', (m: BackgroundMessage) => {
+      if (m.type === 'started') onStarted();
+      else if (m.type === 'done') code = m.code;
+      else if (m.type === 'failed') reject(new Error(`ironlog start: the conductors' thread failed: ${m.message}`));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (exit) => resolve(code ?? (exit === 0 ? 0 : 1)));
+    void until.then(() => worker.postMessage({ type: 'stop' }));
+  });

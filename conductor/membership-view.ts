@@ -45,6 +45,13 @@ export const decodeMembershipEvent = (r: RecordedEvent): MembershipEvent => {
   return decoded.right;
 };
 
+const sameMembers = (a: readonly Member[], b: readonly Member[]): boolean => {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
 export class MembershipView {
   private current: Membership = emptyMembership();
   private lastRevision: bigint | undefined;
@@ -54,7 +61,9 @@ export class MembershipView {
   private queued: Promise<Membership> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private noticeSub: NatsSubscription | undefined;
-  private ringCache: { key: string; rings: Rings } | undefined;
+  private ringCache: { key: string; members: readonly Member[]; rings: Rings } | undefined;
+  /** liveMembers of `current`, computed once per membership state */
+  private liveCache: { state: Membership; members: readonly Member[] } | undefined;
   private readonly log: Log;
   readonly partitionExponent: number;
 
@@ -162,13 +171,21 @@ export class MembershipView {
   }
 
   rings(): Rings {
-    return this.ringsFor(liveMembers(this.current));
+    const state = this.current;
+    if (this.liveCache?.state !== state) this.liveCache = { state, members: liveMembers(state) };
+    return this.ringsFor(this.liveCache.members);
   }
 
-  /** rings are rebuilt only when the members that shape them change */
+  /**
+   * Rings are rebuilt only when the members that shape them change. Every request, fence and
+   * node-index update looks an owner up: the same member objects (membership states share them
+   * until a member changes) answer without building the key.
+   */
   private ringsFor(members: readonly Member[]): Rings {
+    const cached = this.ringCache;
+    if (cached !== undefined && sameMembers(cached.members, members)) return cached.rings;
     const key = members.map((m) => `${m.hostname}|${m.group}|${m.hardwareTypes.join(',')}`).join(';');
-    if (this.ringCache?.key !== key) this.ringCache = { key, rings: buildRings(members, this.partitionExponent) };
+    this.ringCache = { key, members, rings: cached?.key === key ? cached.rings : buildRings(members, this.partitionExponent) };
     return this.ringCache.rings;
   }
 

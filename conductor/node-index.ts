@@ -40,6 +40,16 @@ interface Entry {
   commands: Set<string>;
   /** `commands` holds every command id of the stream up to `revision` */
   allCommands: boolean;
+  /** an append of this process in flight on the node (NodeStateCache.writing), if any */
+  pending: PendingWrite | undefined;
+}
+
+/** An append a writer of this process is making: from revision `from`, `count` events. */
+interface PendingWrite {
+  readonly from: bigint;
+  readonly count: number;
+  /** events after the append's that arrived before its writer reported: folded after its state */
+  readonly after: RecordedEvent[];
 }
 
 const remember = (e: Entry, commandId: unknown): void => {
@@ -50,6 +60,8 @@ const remember = (e: Entry, commandId: unknown): void => {
     e.allCommands = false;
   }
 };
+
+const nodeStreamPrefix = streamPrefix('node');
 
 const placementEvents: ReadonlySet<string> = new Set(['NodeCreated', 'NodeUpdated', 'NodeDeleted']);
 
@@ -71,7 +83,7 @@ export class NodeIndex implements NodeStateCache {
   ) {}
 
   async start(): Promise<void> {
-    this.sub = this.store.subscribeToAll({ after: 'start', streamPrefixes: [streamPrefix('node')], select: this.wants }, (batch) => {
+    this.sub = this.store.subscribeToAll({ after: 'start', streamPrefixes: [nodeStreamPrefix], select: this.wants }, (batch) => {
       const touched: string[] = [];
       for (const r of batch) {
         const id = parseStreamId(r.streamId)?.id;
@@ -92,16 +104,20 @@ export class NodeIndex implements NodeStateCache {
    */
   private readonly wants = (stream: string, revision: bigint, type: string): boolean => {
     if (placementEvents.has(type)) return true;
-    const id = parseStreamId(stream)?.id;
-    const e = id === undefined ? undefined : this.entries.get(id);
+    // judged for every node event of every writer: the subscription's prefix makes it a node stream
+    const e = this.entries.get(stream.slice(nodeStreamPrefix.length));
     if (!e || !e.placement || e.loading !== undefined) return true;
-    return e.state !== undefined && revision > e.revision;
+    if (e.state === undefined || revision <= e.revision) return false;
+    // the events of this process's own append in flight: its writer reports the state after them
+    // (wrote), or the index reads the stream again if the append fails (abandoned)
+    const p = e.pending;
+    return p === undefined || p.from !== e.revision || revision > p.from + BigInt(p.count);
   };
 
   private entry(id: string): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { placement: undefined, deleted: false, state: undefined, revision: -1n, loading: undefined, load: undefined, commands: new Set(), allCommands: true };
+      e = { placement: undefined, deleted: false, state: undefined, revision: -1n, loading: undefined, load: undefined, commands: new Set(), allCommands: true, pending: undefined };
       this.entries.set(id, e);
     }
     return e;
@@ -141,9 +157,16 @@ export class NodeIndex implements NodeStateCache {
       e.state = undefined;
       e.revision = -1n;
       e.commands.clear();
+      e.pending = undefined;
       return;
     }
     if (r.revision <= e.revision) return;
+    const p = e.pending;
+    if (p !== undefined && p.from === e.revision) {
+      // this process's append in flight lies before it: wait for its writer's state
+      if (r.revision > p.from + BigInt(p.count)) p.after.push(r);
+      return;
+    }
     e.state = nodeDecider.evolve(e.state, event ?? decode(r));
     e.revision = r.revision;
     remember(e, r.metadata.commandId);
@@ -157,17 +180,57 @@ export class NodeIndex implements NodeStateCache {
   }
 
   /**
+   * NodeStateCache: a writer of this process is about to append `count` events after revision
+   * `from`. While that append is in flight the subscription passes over the events at
+   * from+1..from+count undecoded (the subscription usually sees a commit before its writer does):
+   * `wrote` then takes the writer's state, and `abandoned` (the append failed, or did not land
+   * there) reads the stream again, since those revisions may hold another writer's events.
+   */
+  writing(uuid: string, from: bigint, count: number): object | undefined {
+    const e = this.entries.get(uuid);
+    // only when the index is at `from` (else the writer started from the stream: nothing to skip),
+    // and one append at a time (a second writer of the node may race the first)
+    if (!e || e.state === undefined || e.loading !== undefined || e.revision !== from || e.pending !== undefined) return undefined;
+    const p: PendingWrite = { from, count, after: [] };
+    e.pending = p;
+    return p;
+  }
+
+  /** NodeStateCache: the append announced by `writing` failed or did not land at its revisions. */
+  abandoned(uuid: string, token: object): void {
+    const e = this.entries.get(uuid);
+    if (!e || e.pending !== token) return;
+    e.pending = undefined;
+    if (e.state === undefined || e.loading !== undefined) return;
+    // events the subscription passed over may be another writer's: fold the node from its stream
+    e.state = undefined;
+    e.revision = -1n;
+    void this.ensure(uuid).catch(() => undefined);
+  }
+
+  /**
    * NodeStateCache: a writer of this process appended to the stream and `state` is the node at
    * `revision` (the expected revision of its append made it the fold of everything before).
    */
-  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[]): void {
+  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[], token?: object): void {
     const e = this.entries.get(uuid);
+    let after: RecordedEvent[] = [];
+    if (e && token !== undefined && e.pending === token) {
+      after = e.pending.after;
+      e.pending = undefined;
+    }
     if (!e || e.state === undefined || e.loading !== undefined || revision <= e.revision) return;
     // events this index has not folded yet lie before the append: their command ids stay unknown
     if (from !== e.revision) e.allCommands = false;
     e.state = state;
     e.revision = revision;
     for (const id of commandIds) remember(e, id);
+    for (const r of after) {
+      if (r.revision <= e.revision) continue;
+      e.state = nodeDecider.evolve(e.state, decode(r));
+      e.revision = r.revision;
+      remember(e, r.metadata.commandId);
+    }
   }
 
   /** Folds `uuid` from its stream if it is not folded yet. */

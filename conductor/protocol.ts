@@ -39,4 +39,6 @@ export const errorFromWire = (e: t.TypeOf<typeof WireError>): DomainError => ({
 });
 
 export const encode = (v: unknown): string => JSON.stringify(v);
-export const decodeJson = (data: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(data));
+// one decoder for every message (stateless without { stream: true }): one per message was measurable
+const utf8 = new TextDecoder();
+export const decodeJson = (data: Uint8Array): unknown => JSON.parse(utf8.decode(data));

@@ -76,6 +76,12 @@ export interface AppendResult {
   position: bigint;
 }
 
+/** A stream that must be at `expected` for an append to go ahead (EventStore.appendIf). */
+export interface AppendPrecondition {
+  streamId: string;
+  expected: ExpectedRevision;
+}
+
 /** One stream's part of an atomic multi-stream append (EventStore.appendToStreams). */
 export interface StreamAppend {
   streamId: string;
@@ -171,6 +177,16 @@ export interface EventStore {
    * with it; without it, it appends them one after the other.
    */
   appendToStreams?(appends: StreamAppend[]): Promise<AppendResult[]>;
+  /**
+   * Optional (the SQLite adapter has it; EventStoreDB has no condition on another stream):
+   * `append`, but only while `precondition.streamId` is at `precondition.expected`, checked in
+   * the same transaction as the append. Otherwise WrongExpectedRevision naming the
+   * precondition's stream, and nothing is written. A retry of an append that is stored already
+   * gets its original result whatever the precondition's stream did since. Fencing uses it: a
+   * conductor's append to a node stream holds only while the membership it checked is the
+   * membership of the log (conductor/fencing.ts).
+   */
+  appendIf?(precondition: AppendPrecondition, streamId: string, events: EventData[], expected: ExpectedRevision): Promise<AppendResult>;
   /** the position of the last event in the log, or 'start' when it is empty */
   headPosition(): Promise<bigint | 'start'>;
   subscribeToAll(options: SubscribeOptions, handler: BatchHandler): Subscription;

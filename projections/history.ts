@@ -63,6 +63,12 @@ interface StoredChunk {
   e: [number, string | 0, string | 0, string | 0, string | 0 | null, string][];
 }
 
+/**
+ * A string that holds no reference to a longer one: V8 makes a slice of 13 characters or more a
+ * view of the sliced string; flattening a concatenation copies the characters.
+ */
+const own = (s: string): string => (s.length < 13 ? s : `${s} `.slice(0, -1));
+
 class ChunkBuilder {
   /** entries serialised so far, as JSON array elements without the brackets (see seal) */
   private text = '';
@@ -114,6 +120,11 @@ class ChunkBuilder {
     const part = JSON.stringify(this.e);
     this.text = this.text === '' ? part.slice(1, -1) : `${this.text},${part.slice(1, -1)}`;
     this.e.length = 0;
+    // the values kept for comparison may be slices of a whole batch's metadata (feed.ts): copies
+    // of them do not keep that text alive while the chunk stays open
+    this.actor = own(this.actor);
+    this.corr = own(this.corr);
+    if (this.caus !== null) this.caus = own(this.caus);
   }
 
   /** The chunk as stored (a StoredChunk's JSON text). */

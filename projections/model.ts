@@ -41,22 +41,31 @@ const notPlainJson = /[\\\u0000-\u001f]/;
  * no closure to make per event). Measured: several times cheaper than JSON.parse for the
  * metadata every event carries.
  */
-export const scanChangeMeta = (text: string): ChangeMeta | undefined => {
-  const n = text.length;
-  if (n < 2 || text.charCodeAt(0) !== 123 /* { */ || text.charCodeAt(n - 1) !== 125 /* } */ || notPlainJson.test(text)) return undefined;
+export const scanChangeMeta = (text: string): ChangeMeta | undefined =>
+  notPlainJson.test(text) ? undefined : scanChangeMetaIn(text, 0, text.length);
+
+/**
+ * scanChangeMeta of `text.slice(from, to)`, for a text the caller has checked to hold no
+ * backslash or control character in that range (a fed rebuild's reader tests a whole batch of
+ * metadata at once: feed.ts). The values it returns are slices of `text`: they keep it alive.
+ */
+export const scanChangeMetaIn = (text: string, from: number, to: number): ChangeMeta | undefined => {
+  const n = to - from;
+  if (n < 2 || text.charCodeAt(from) !== 123 /* { */ || text.charCodeAt(to - 1) !== 125 /* } */) return undefined;
   let actor = '';
   let correlationId = '';
   let causationId = '';
   let timestamp = '';
-  let i = 1;
+  let i = from + 1;
   if (n > 2) {
     for (;;) {
-      // "key":"value" — neither holds a quote, a backslash or a control character (tested above)
+      // "key":"value" — neither holds a quote, a backslash or a control character (checked by
+      // the caller); no quote found past `to` belongs to this text
       if (text.charCodeAt(i) !== 34) return undefined;
       const keyEnd = text.indexOf('"', i + 1);
-      if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 58 /* : */ || text.charCodeAt(keyEnd + 2) !== 34) return undefined;
+      if (keyEnd < 0 || keyEnd + 3 >= to || text.charCodeAt(keyEnd + 1) !== 58 /* : */ || text.charCodeAt(keyEnd + 2) !== 34) return undefined;
       const valueEnd = text.indexOf('"', keyEnd + 3);
-      if (valueEnd < 0) return undefined;
+      if (valueEnd < 0 || valueEnd >= to - 1) return undefined;
       const keyLength = keyEnd - i - 1;
       // only the four keys are looked at; the others are checked for their shape only
       if (keyLength === 5 && text.startsWith('actor', i + 1)) actor = text.slice(keyEnd + 3, valueEnd);
@@ -64,7 +73,7 @@ export const scanChangeMeta = (text: string): ChangeMeta | undefined => {
       else if (keyLength === 11 && text.startsWith('causationId', i + 1)) causationId = text.slice(keyEnd + 3, valueEnd);
       else if (keyLength === 9 && text.startsWith('timestamp', i + 1)) timestamp = text.slice(keyEnd + 3, valueEnd);
       i = valueEnd + 1;
-      if (i === n - 1) break;
+      if (i === to - 1) break;
       if (text.charCodeAt(i) !== 44 /* , */) return undefined;
       i++;
     }

@@ -16,7 +16,8 @@
 // Messages are pipelined (many in flight, acks awaited per chunk), so a backlog goes out fast.
 
 import * as E from 'fp-ts/lib/Either.js';
-import { connect, headers as natsHeaders, type NatsConnection, type PubAck } from 'nats';
+import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { AckedPublisher } from './acks.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import { checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { ensureStream, streamTail } from './jetstream.ts';
@@ -63,6 +64,14 @@ export interface PublisherOptions {
    * once messages age out of the stream.
    */
   checkpointIntervalMs?: number;
+  /**
+   * Once caught up, wait this long after a batch that was not full before taking the next one
+   * (default 10 ms; 0 = never): events committed meanwhile go out together, in one socket write
+   * and one read of their acks, instead of one round trip each. Live, the log grows a few events
+   * at a time, and each round trip (a write, a read, an ack to parse) cost more CPU than the
+   * event's own publishing. Events reach NATS at most this much later.
+   */
+  lingerMs?: number;
 }
 
 export interface PublisherStatus {
@@ -114,6 +123,9 @@ class EventPublisher implements Publisher {
   private readonly mask: Masker;
   private readonly cpPath: string;
   private readonly cpIntervalMs: number;
+  private readonly lingerMs: number;
+  /** ends the current linger at once (stop) */
+  private endLinger: (() => void) | undefined;
   /** acknowledged but not yet in the checkpoint file */
   private cpPending: bigint | undefined;
   private cpWrittenAt = 0;
@@ -136,6 +148,7 @@ class EventPublisher implements Publisher {
     this.mask = o.mask ?? maskDeep;
     this.cpPath = checkpointPath(o.dataDir);
     this.cpIntervalMs = Math.max(0, o.checkpointIntervalMs ?? 1000);
+    this.lingerMs = Math.max(0, o.lingerMs ?? 10);
     this.stopSignal = new Promise((r) => (this.signalStop = r));
     this.done = this.run();
   }
@@ -148,10 +161,24 @@ class EventPublisher implements Publisher {
     if (!this.stopping) {
       this.stopping = true;
       this.signalStop();
+      this.endLinger?.();
       await this.sub?.stop().catch(() => undefined);
       this.endCycle?.();
     }
     await this.done;
+  }
+
+  /** Waits lingerMs, or until stop(). */
+  private linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.endLinger = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.lingerMs);
+      this.endLinger = done;
+    });
   }
 
   /** Records an acknowledged position: in the file now, or within cpIntervalMs. */
@@ -261,7 +288,7 @@ class EventPublisher implements Publisher {
     );
     if (this.stopping) return;
 
-    const js = nc.jetstream({ timeout: this.ackTimeoutMs });
+    const acked = new AckedPublisher(nc, this.ackTimeoutMs);
 
     const publishBatch = async (events: RecordedEvent[]): Promise<void> => {
       // a corrupt event stops the publisher on it (logged at each retry), never skipped; the
@@ -279,23 +306,22 @@ class EventPublisher implements Publisher {
       for (let i = 0; i < rendered.length && !this.stopping; i += this.maxInFlight) {
         const chunk = rendered.slice(i, i + this.maxInFlight);
         const base = expectedSeq;
-        const settled = await Promise.allSettled(
+        const settled = await acked.publishAll(
           chunk.map(({ ev, json }, k) => {
             const h = natsHeaders();
             h.set(Headers.position, json.position);
             h.set(Headers.stream, ev.streamId);
             h.set(Headers.revision, String(json.revision));
             h.set(Headers.type, ev.type);
-            return js.publish(eventSubject(ev.streamId, ev.type), JSON.stringify(json), {
-              msgID: ev.id,
-              expect: { lastSequence: base + k },
-              headers: h,
-            });
+            // JetStream's own: deduplication by event id, and stored only right after its predecessor
+            h.set('Nats-Msg-Id', ev.id);
+            h.set('Nats-Expected-Last-Sequence', String(base + k));
+            return { subject: eventSubject(ev.streamId, ev.type), payload: JSON.stringify(json), headers: h };
           }),
         );
         const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-        const acks = settled.map((s) => (s as PromiseFulfilledResult<PubAck>).value);
+        const acks = settled.map((s) => (s as PromiseFulfilledResult<{ duplicate: boolean }>).value);
         const last = chunk[chunk.length - 1]!.ev;
         const duplicates = acks.filter((a) => a.duplicate).length;
         this.state.published += acks.length - duplicates;
@@ -309,6 +335,8 @@ class EventPublisher implements Publisher {
         expectedSeq = base + chunk.length;
       }
       if (corrupt) throw corrupt;
+      // the next batch is delivered once this handler settles: whatever is committed meanwhile
+      if (this.lingerMs > 0 && this.state.caughtUp && !this.stopping && events.length < this.maxInFlight) await this.linger();
     };
 
     await new Promise<void>((resolve, reject) => {
@@ -327,6 +355,7 @@ class EventPublisher implements Publisher {
       );
     }).finally(async () => {
       this.endCycle = undefined;
+      acked.close();
       try {
         this.flushCheckpoint();
       } catch (e) {

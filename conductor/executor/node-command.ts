@@ -19,7 +19,8 @@ import { NodeCommandC, nodeCommandCodecs, nodeDecider, nodeErrors, type Node, ty
 import type { PowerTarget } from '../../domain/power/states.ts';
 import { failureText } from '../../drivers/base.ts';
 import type { Driver } from '../../drivers/hardware-type.ts';
-import type { NodeWorkHandler, WorkContext } from '../work-server.ts';
+import type { NodeRequest } from '../protocol.ts';
+import type { NodeWorkHandler, WorkContext, WorkOutcome } from '../work-server.ts';
 import { guardFor } from '../fencing.ts';
 import { placementOf } from '../node-index.ts';
 import type { Executor } from './executor.ts';
@@ -138,8 +139,33 @@ const checkCommand = (ex: Executor) => async (
   return E.right({ before, driver: driver.right, events: decided.right });
 };
 
-export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => void): NodeWorkHandler => async (req, ctx: WorkContext) => {
+/** A command that starts no work: recorded (with its claims, if any) and answered. */
+const record = (ex: Executor, req: NodeRequest, ctx: WorkContext, command: NodeCommand) =>
+  execute(
+    ex.deps.store,
+    'node',
+    command.data.uuid,
+    { commandId: req.commandId, actor: req.actor, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}), command },
+    {
+      guard: guardFor(ctx.fence, (s) => {
+        const st = s as NodeState;
+        return st.status === 'present' ? placementOf(st.node) : req.node;
+      }),
+    },
+  );
+
+export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => void): NodeWorkHandler => {
   const check = checkCommand(ex);
+  return (req, ctx) => handleNodeCommand(ex, check, onDuplicate, req, ctx);
+};
+
+const handleNodeCommand = async (
+  ex: Executor,
+  check: ReturnType<typeof checkCommand>,
+  onDuplicate: (uuid: string) => void,
+  req: NodeRequest,
+  ctx: WorkContext,
+): Promise<E.Either<DomainError, WorkOutcome>> => {
   const args = NodeCommandArgsC.decode(req.args);
   if (E.isLeft(args)) return E.left(domainError('Invalid', 'A node-command request needs {command}.'));
   const decoded = decodeCommand(args.right.command);
@@ -148,22 +174,8 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
   const uuid = req.node.uuid;
   if (command.data.uuid !== uuid) return E.left(domainError('Invalid', `The command is about node ${command.data.uuid}, not ${uuid}.`));
 
-  const record = () =>
-    execute(
-      ex.deps.store,
-      'node',
-      uuid,
-      { commandId: req.commandId, actor: req.actor, ...(req.correlationId !== undefined ? { correlationId: req.correlationId } : {}), command },
-      {
-        guard: guardFor(ctx.fence, (s) => {
-          const st = s as NodeState;
-          return st.status === 'present' ? placementOf(st.node) : req.node;
-        }),
-      },
-    );
-
   if (!STARTS_WORK.has(command.type)) {
-    const r = await record();
+    const r = await record(ex, req, ctx, command);
     if (E.isLeft(r)) return r;
     return E.right({ result: { position: positionText(r.right.position) }, duplicate: r.right.duplicate });
   }
@@ -198,6 +210,8 @@ export const nodeCommandHandler = (ex: Executor, onDuplicate: (uuid: string) => 
     if (E.isLeft(checked)) return checked;
     const { before, events } = checked.right;
     const after = events.reduce<NodeState>(nodeDecider.evolve, before);
+    // the write that records the command starts from the same state: it takes this decision
+    writer.decided(command, before, events, after);
     let fromTemplates: Step[] = [];
     if (command.type === 'RequestProvisionAction' && after.status === 'present' && after.node.provision_state === 'deploying') {
       const found = await templateSteps(ex.deps.store, checked.right.driver, after.node);

@@ -27,7 +27,7 @@ import { streamId } from '../../domain/streams.ts';
 import { DuplicateEventId, isWrongExpectedRevision } from '../../eventstore/errors.ts';
 import type { AppendResult, EventData, EventMetadata, EventStore } from '../../eventstore/port.ts';
 import type { Fence } from '../fencing.ts';
-import { ownerMetadataKey } from '../fencing.ts';
+import { appendGranted, ownerMetadataKey } from '../fencing.ts';
 import { nodeBinding } from '../node-binding.ts';
 
 export interface Envelope {
@@ -54,7 +54,15 @@ export interface NodeStateCache {
    * This process appended to the node's stream after revision `from` (-1: it was empty): `state`
    * is the node at `revision`, and `commandIds` the commands of the append.
    */
-  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[]): void;
+  wrote(uuid: string, from: bigint, revision: bigint, state: NodeState, commandIds: readonly string[], token?: object): void;
+  /**
+   * This process is about to append `count` events after revision `from` (-1: empty stream). The
+   * token it returns (if any) goes back with `wrote`, or with `abandoned` when the append fails or
+   * does not land right after `from`: the cache may pass over the events at those revisions until
+   * then.
+   */
+  writing?(uuid: string, from: bigint, count: number): object | undefined;
+  abandoned?(uuid: string, token: object): void;
 }
 
 export interface Written {
@@ -73,7 +81,7 @@ export const needsClaims = (before: NodeState, after: NodeState): boolean => cla
 export class NodeWriter {
   private state: NodeState | undefined;
   private revision: bigint | undefined;
-  private readonly seen = new Set<string>();
+  private seen = new Set<string>();
   private lastPosition: bigint | undefined;
   /** the state came from the cache (not from reading the stream) */
   private seeded = false;
@@ -81,6 +89,8 @@ export class NodeWriter {
   private seenPartial = false;
   /** a cached state turned out stale (or unusable): read the stream from now on */
   private fromStream = false;
+  /** a decision made already (decided): the same command on the same state object decides the same */
+  private decision: { command: NodeCommand; state: NodeState; events: NodeEvent[]; after: NodeState } | undefined;
   readonly stream: string;
 
   constructor(
@@ -100,8 +110,8 @@ export class NodeWriter {
     if (!known || known.state.status !== 'present') return false;
     this.state = known.state;
     this.revision = known.revision;
-    this.seen.clear();
-    for (const id of known.commandIds) this.seen.add(id);
+    // a copy (the index's set changes as the node does); the Set constructor copies a Set fast
+    this.seen = new Set(known.commandIds);
     this.seenPartial = !known.allCommandIds;
     this.seeded = true;
     this.lastPosition = undefined;
@@ -149,6 +159,15 @@ export class NodeWriter {
     return this.seen.has(commandId);
   }
 
+  /**
+   * `command` decided on `state` gave `events`, and `after` is `state` evolved by them (the caller
+   * decided it to know what follows): a write that decides the same command on the same state
+   * object takes them instead of deciding and evolving again (decide and evolve are pure).
+   */
+  decided(command: NodeCommand, state: NodeState, events: NodeEvent[], after: NodeState): void {
+    this.decision = { command, state, events, after };
+  }
+
   /** Whether the current state came from the cache rather than from reading the stream. */
   get fromCache(): boolean {
     return this.seeded;
@@ -194,25 +213,28 @@ export class NodeWriter {
       }
       let state = before;
       const data: EventData[] = [];
+      // one timestamp per batch: the commands of a batch are decided together
+      const timestamp = new Date().toISOString();
       let refused: DomainError | undefined;
       for (const env of envelopes) {
-        const decided = nodeDecider.decide(env.command, state);
+        const known = this.decision;
+        const memo = known !== undefined && known.command === env.command && known.state === state ? known : undefined;
+        const decided = memo !== undefined ? E.right(memo.events) : nodeDecider.decide(env.command, state);
         if (E.isLeft(decided)) {
           refused = decided.left;
           break;
         }
-        const metadata: EventMetadata = {
-          ...(this.owner ? { [ownerMetadataKey]: this.owner } : {}),
-          correlationId: env.correlationId,
-          causationId: env.causationId,
-          actor: env.actor,
-          timestamp: new Date().toISOString(),
-          commandId: env.commandId,
-        };
-        decided.right.forEach((ev: NodeEvent, i: number) => {
-          data.push({ id: eventIdFor(env.commandId, i), ...nodeBinding.encode(ev), metadata });
-          state = nodeDecider.evolve(state, ev);
-        });
+        const metadata: EventMetadata = this.owner
+          ? { [ownerMetadataKey]: this.owner, correlationId: env.correlationId, causationId: env.causationId, actor: env.actor, timestamp, commandId: env.commandId }
+          : { correlationId: env.correlationId, causationId: env.causationId, actor: env.actor, timestamp, commandId: env.commandId };
+        const events = decided.right;
+        for (let i = 0; i < events.length; i++) {
+          const ev = events[i]!;
+          const encoded = nodeBinding.encode(ev);
+          data.push({ id: eventIdFor(env.commandId, i), type: encoded.type, data: encoded.data, metadata });
+          if (memo === undefined) state = nodeDecider.evolve(state, ev);
+        }
+        if (memo !== undefined) state = memo.after;
       }
       if ((refused !== undefined || data.length === 0) && this.seeded) {
         // refused, or nothing to write, on a cached state that may lag: decide again on the stream
@@ -227,10 +249,14 @@ export class NodeWriter {
       const fenced = await this.fence(placement(before));
       if (E.isLeft(fenced)) return fenced;
       const expected = this.revision;
+      const token = this.cache?.writing?.(this.uuid, expected ?? -1n, data.length);
       let r: AppendResult;
       try {
-        r = await this.store.append(this.stream, data, expected === undefined ? 'no_stream' : expected);
+        // conditioned on the membership the fence checked: a change in between refuses it, and the
+        // next attempt fences again on the new membership
+        r = await appendGranted(this.store, fenced.right, this.stream, data, expected === undefined ? 'no_stream' : expected);
       } catch (e) {
+        if (token !== undefined) this.cache?.abandoned?.(this.uuid, token);
         if (!isWrongExpectedRevision(e) && !(e instanceof DuplicateEventId && this.seeded)) throw e;
         this.invalidate();
         if (attempt >= 5) return E.left(domainError('ConcurrentWrite', `Stream ${this.stream} was changed by another writer ${attempt} times in a row; retry the request.`));
@@ -240,16 +266,18 @@ export class NodeWriter {
         // the store recognised the events as a retry of an append it holds already: the batch
         // was recorded before (a writer started from the cache did not know it); read the stream
         // and answer from it
+        if (token !== undefined) this.cache?.abandoned?.(this.uuid, token);
         this.invalidate();
         if (attempt >= 5) return E.left(domainError('ConcurrentWrite', `Stream ${this.stream} could not be written consistently; retry the request.`));
         continue;
       }
+      this.decision = undefined;
       this.state = state;
       this.revision = r.nextExpectedRevision;
       this.lastPosition = r.position;
       const ids = envelopes.map((env) => env.commandId);
       for (const id of ids) this.seen.add(id);
-      this.cache?.wrote(this.uuid, expected ?? -1n, r.nextExpectedRevision, state, ids);
+      this.cache?.wrote(this.uuid, expected ?? -1n, r.nextExpectedRevision, state, ids, token);
       return E.right({ state, position: r.position, duplicate: false });
     }
   }

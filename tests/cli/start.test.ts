@@ -22,13 +22,13 @@ const answers = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-test('starts its own NATS, serves the API with a generated login, runs a conductor, stops cleanly', async () => {
+const startsAndManages = async (extraEnv: Record<string, string>, expectUp: RegExp) => {
   const dir = mkdtempSync(join(tmpdir(), 'ironlog-start-'));
   const natsPort = await freePort();
   const apiPort = await freePort();
   const child = spawn(process.execPath, [...startNodeOptions(), '--import', 'tsx', join(root, 'cli/main.ts'), 'start'], {
     cwd: root,
-    env: { ...process.env, TSX_DISABLE_CACHE: '1', IRONLOG_DATA_DIR: dir, NATS_URL: `nats://127.0.0.1:${natsPort}`, IRONLOG_API_PORT: String(apiPort), IRONLOG_SECRET_KEY: '', IRONLOG_AUTH_STRATEGY: '' },
+    env: { ...process.env, ...extraEnv, TSX_DISABLE_CACHE: '1', IRONLOG_DATA_DIR: dir, NATS_URL: `nats://127.0.0.1:${natsPort}`, IRONLOG_API_PORT: String(apiPort), IRONLOG_SECRET_KEY: '', IRONLOG_AUTH_STRATEGY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -42,6 +42,7 @@ test('starts its own NATS, serves the API with a generated login, runs a conduct
       await sleep(100);
     }
     assert.ok(out.includes('starting'), 'it said it started a nats-server');
+    assert.match(out, expectUp);
     // esbuild helpers (one per thread that transpiled) are stopped once everything is loaded
     const esbuilds = () =>
       descendants(child.pid!).filter((pid) => {
@@ -85,6 +86,16 @@ test('starts its own NATS, serves the API with a generated login, runs a conduct
     assert.not.ok(await answers(natsPort), 'its nats-server stopped with it');
     rmSync(dir, { recursive: true, force: true });
   }
+};
+
+test('starts its own NATS, serves the API with a generated login, runs a conductor, stops cleanly', async () => {
+  await startsAndManages({ IRONLOG_START_WORKER: '' }, /ironlog is up: Ironic v1 API at \S+ \(1 conductor, data in/);
+});
+
+// the conductors and the publisher in a worker thread: the same service, and no esbuild helper
+// left in either thread once started (each thread's module hooks have their own)
+test('IRONLOG_START_WORKER=1: the conductor and the publisher in a worker thread, the same service', async () => {
+  await startsAndManages({ IRONLOG_START_WORKER: '1' }, /ironlog is up: Ironic v1 API at \S+ \(1 conductor and the publisher in a worker thread, data in/);
 });
 
 test.run();

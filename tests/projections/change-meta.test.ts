@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { changeMeta, scanChangeMeta } from '../../projections/model.ts';
+import { changeMeta, scanChangeMeta, scanChangeMetaIn } from '../../projections/model.ts';
 
 const created = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
 
@@ -88,6 +88,35 @@ test('whitespace, nesting, broken and non-object texts: declined or right, never
     }),
     { numRuns: 3000, seed: 3 },
   );
+});
+
+test('scanChangeMetaIn: a range of a batch of texts is scanned as the text alone would be', () => {
+  // the caller's contract: no backslash or control character in the batch (feed.ts tests it), and
+  // texts joined by U+001E (nothing scanned may run into the next text)
+  const plain = (t: string) => !/[\\\u0000-\u001f]/.test(t);
+  const text = fc.oneof(
+    fc.array(fc.tuple(key, value), { maxLength: 6 }).map((pairs) => `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`),
+    fc.string({ maxLength: 40, unit: fc.constantFrom('{', '}', '"', ':', ',', 'a', 'actor', ' ', '1') }),
+  );
+  let answered = 0;
+  fc.assert(
+    fc.property(fc.array(text, { minLength: 1, maxLength: 8 }), fc.string({ maxLength: 5 }), (texts, noise) => {
+      const parts = texts.filter(plain);
+      if (parts.length === 0) return;
+      // something before the first text and after the last: ranges start and end anywhere
+      const joined = `${noise}\u001e${parts.join('\u001e')}\u001e"}${noise}`;
+      let from = noise.length + 1;
+      for (const t of parts) {
+        const to = from + t.length;
+        const m = scanChangeMetaIn(joined, from, to);
+        assert.equal(m, scanChangeMeta(t), t);
+        if (m !== undefined) answered++;
+        from = to + 1;
+      }
+    }),
+    { numRuns: 2000, seed: 4 },
+  );
+  assert.ok(answered > 500, `most objects are scanned (${answered})`);
 });
 
 test.run();
