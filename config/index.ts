@@ -21,6 +21,12 @@ export interface ProjectionsConfig {
    * the whole log and keeps its own caches (more CPU and memory in total).
    */
   rebuildWorkers: number;
+  /**
+   * Ironic's `[conductor] node_history_max_entries` (IRONLOG_NODE_HISTORY_MAX_ENTRIES, default
+   * 300): the history model keeps a node's newest N records. 0 keeps them all, as in Ironic, whose
+   * trimming task is off when it is 0. Only the read model is trimmed, never the log.
+   */
+  nodeHistoryMaxEntries: number;
 }
 
 export interface IronlogConfig {
@@ -47,13 +53,35 @@ const positiveInt = (v: string | undefined, name: string): number | undefined =>
   return n;
 };
 
+const nonNegativeInt = (v: string | undefined, name: string): number | undefined => {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  const n = Number(t);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${t}"`);
+  return n;
+};
+
+/** Ironic's default for node_history_max_entries */
+export const defaultNodeHistoryMaxEntries = 300;
+
+/**
+ * IRONLOG_NODE_HISTORY_MAX_ENTRIES on its own: the history model reads it where no loaded config
+ * reaches it (readModels() takes no config, and a rebuild's worker threads build their own).
+ */
+export const nodeHistoryMaxEntries = (env: Env = process.env): number =>
+  nonNegativeInt(env.IRONLOG_NODE_HISTORY_MAX_ENTRIES, 'IRONLOG_NODE_HISTORY_MAX_ENTRIES') ?? defaultNodeHistoryMaxEntries;
+
 export const readModelsFile = 'readmodels.sqlite';
 
 export const loadConfig = (env: Env = process.env, cwd: string = process.cwd()): LoadedConfig => {
   const dataDir = path.resolve(cwd, nonEmpty(env.IRONLOG_DATA_DIR) ?? './data');
   return {
     store: { dataDir, eventstoreUrl: nonEmpty(env.EVENTSTORE_URL) },
-    projections: { readModelsPath: path.join(dataDir, readModelsFile), rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? 1 },
+    projections: {
+      readModelsPath: path.join(dataDir, readModelsFile),
+      rebuildWorkers: positiveInt(env.IRONLOG_REBUILD_WORKERS, 'IRONLOG_REBUILD_WORKERS') ?? 1,
+      nodeHistoryMaxEntries: nodeHistoryMaxEntries(env),
+    },
     conductor: loadConductorConfig(env),
   };
 };

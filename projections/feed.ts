@@ -171,15 +171,8 @@ export class NodeIds {
   }
 }
 
-/**
- * rows[from..] as a RawBatch (main thread). The node rows' timeline entries go into `timeline`:
- * the worker applies every row it is sent or fails the whole rebuild, so the timeline of what it
- * applies is the timeline of these rows. An odd row is decoded (and, if it decodes, put in its
- * node's timeline) by the worker: its node's chunk is cut there, as entries of a chunk have
- * consecutive revisions.
- */
-export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
-  const n = rows.length - from;
+/** A RawBatch of n rows to fill, and `word`: the index of a string in the batch's word list. */
+const emptyBatch = (n: number): { b: RawBatch; word: (v: string) => number } => {
   const b: RawBatch = { n, pos: new Float64Array(n), rev: new Float64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
   const index = new Map<string, number>();
   const word = (v: string): number => {
@@ -191,6 +184,19 @@ export const packRows = (rows: readonly MetaRow[], from: number, timeline: Timel
     }
     return i;
   };
+  return { b, word };
+};
+
+/**
+ * rows[from..] as a RawBatch (main thread). The node rows' timeline entries go into `timeline`:
+ * the worker applies every row it is sent or fails the whole rebuild, so the timeline of what it
+ * applies is the timeline of these rows. An odd row is decoded (and, if it decodes, put in its
+ * node's timeline) by the worker: its node's chunk is cut there, as entries of a chunk have
+ * consecutive revisions.
+ */
+export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
+  const n = rows.length - from;
+  const { b, word } = emptyBatch(n);
   // consecutive rows mostly repeat their stream (a command's events) and so its node: compare
   // with the previous row's before looking up
   let lastStream = '';
@@ -281,17 +287,7 @@ export const unpack = (p: PackedRows): PackedColumns | undefined => {
  */
 export const packColumns = (c: PackedColumns, rows: readonly number[] | undefined, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
   const n = rows === undefined ? c.n : rows.length;
-  const b: RawBatch = { n, pos: new Float64Array(n), rev: new Float64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
-  const index = new Map<string, number>();
-  const word = (v: string): number => {
-    let i = index.get(v);
-    if (i === undefined) {
-      i = b.words.length;
-      b.words.push(v);
-      index.set(v, i);
-    }
-    return i;
-  };
+  const { b, word } = emptyBatch(n);
   let lastStream = '';
   let lastStreamWord = -1;
   let lastNode: string | null = null;

@@ -7,8 +7,11 @@
 // small live flushes are appended to it; entries as compact JSON arrays): a million events
 // become some 40,000 rows, which keeps rebuilds fast. Node names are kept for every node ever
 // seen, so `ironlog history <name>` works after a node is deleted.
+// Ironic's records are trimmed to each node's newest `maxEntries` (Ironic's
+// `[conductor] node_history_max_entries`); the timeline is never trimmed, nor is the log.
 
 import type Database from 'better-sqlite3';
+import { nodeHistoryMaxEntries } from '../config/index.ts';
 import { timelineBuilt, type Change, type ChangeMeta, type ModelWriter, type ProjectionModel } from './model.ts';
 
 export interface NodeHistoryRecord {
@@ -236,10 +239,21 @@ class HistoryWriter implements ModelWriter {
   private bulk = false;
   private readonly insertRecord: Database.Statement<unknown[]>;
   private readonly upsertName: Database.Statement<[string, string | null, bigint]>;
+  private readonly trimNode: Database.Statement<[string, number]>;
+  private readonly nodesOverLimit: Database.Statement<[number], { node_uuid: string }>;
+  /** nodes given records by this flush: the only ones that can have gone over the limit */
+  private readonly recorded = new Set<string>();
+  /**
+   * until a flush has committed, every node is checked: the file may come from a run with a larger
+   * limit (a bulk rebuild checks at its one flush, the records having been spilled as they came)
+   */
+  private checkAll = true;
 
   constructor(
     db: Database.Database,
     private readonly binding: HistoryBinding,
+    /** newest records kept per node; 0 keeps all */
+    private readonly maxEntries: number,
   ) {
     this.insertChunk = db.prepare('INSERT INTO history_timeline (node_uuid, first_position, entries) VALUES (?, ?, ?)');
     this.lastChunk = db
@@ -254,6 +268,12 @@ class HistoryWriter implements ModelWriter {
     this.upsertName = db.prepare(
       'INSERT INTO history_nodes (node_uuid, name, last_position) VALUES (?, ?, ?) ON CONFLICT(node_uuid) DO UPDATE SET name = excluded.name, last_position = excluded.last_position',
     );
+    // the newest are the last in nodeHistory's order (position, then insertion order); the node
+    // index holds (node_uuid, position, rowid), so both statements read only the index
+    this.trimNode = db.prepare(
+      'DELETE FROM node_history WHERE rowid IN (SELECT rowid FROM node_history WHERE node_uuid = ? ORDER BY position DESC, rowid DESC LIMIT -1 OFFSET ?)',
+    );
+    this.nodesOverLimit = db.prepare<[number], { node_uuid: string }>('SELECT node_uuid FROM node_history GROUP BY node_uuid HAVING count(*) > ?');
   }
 
   onChange(c: Change): void {
@@ -284,12 +304,27 @@ class HistoryWriter implements ModelWriter {
     for (const row of this.timeline.takeAll()) this.writeChunk(row);
     for (const [node, first, entries] of this.fed.splice(0)) this.insertChunk.run(node, first, entries);
     this.writeNamesAndRecords();
+    this.trim();
+  }
+
+  /**
+   * Keeps each node's newest maxEntries records, in the flush's transaction. Trimming after every
+   * flush and trimming once at the end keep the same records (the newest N of all seen), so the
+   * live projector and a rebuild agree (`--verify`).
+   */
+  private trim(): void {
+    if (this.maxEntries > 0) {
+      const nodes = this.checkAll ? this.nodesOverLimit.all(this.maxEntries).map((r) => r.node_uuid) : this.recorded;
+      for (const node of nodes) this.trimNode.run(node, this.maxEntries);
+    }
+    this.recorded.clear();
   }
 
   private writeNamesAndRecords(): void {
     for (const [node, n] of this.names) this.upsertName.run(node, n.name, n.last);
     for (const { node, position, r } of this.records) {
       this.insertRecord.run(r.uuid, node, position, r.created_at, r.severity, r.event, r.event_type, r.conductor, r.user);
+      this.recorded.add(node);
     }
     this.names.clear();
     this.records.length = 0;
@@ -315,6 +350,7 @@ class HistoryWriter implements ModelWriter {
 
   committed(): void {
     this.reset();
+    this.checkAll = false;
   }
 
   reset(): void {
@@ -322,24 +358,38 @@ class HistoryWriter implements ModelWriter {
     this.fed.length = 0;
     this.names.clear();
     this.records.length = 0;
+    this.recorded.clear();
   }
 }
 
 /** the history model's name (its checkpoint row; fed rebuilds address its prebuilt output by it) */
 export const historyModelName = 'history';
 
-export const historyModel = (binding: HistoryBinding): ProjectionModel => ({
-  name: historyModelName,
-  kinds: ['node'],
-  ddl,
-  tables: [
-    // chunk boundaries depend on batch sizes: compare each node's whole timeline
-    { name: 'history_timeline', key: 'node_uuid', rows: timelinesByNode },
-    { name: 'node_history', key: 'uuid' },
-    { name: 'history_nodes', key: 'node_uuid' },
-  ],
-  attach: (db) => new HistoryWriter(db, binding),
-});
+export interface HistoryOptions {
+  /**
+   * Ironic records kept per node, the newest; 0 keeps all. Default: IRONLOG_NODE_HISTORY_MAX_ENTRIES
+   * (config/), read here because readModels() takes no config and a rebuild's worker threads call
+   * it themselves (they see the same environment).
+   */
+  maxEntries?: number;
+}
+
+export const historyModel = (binding: HistoryBinding, options: HistoryOptions = {}): ProjectionModel => {
+  const maxEntries = options.maxEntries ?? nodeHistoryMaxEntries();
+  if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error(`history maxEntries must be a non-negative integer, not ${maxEntries}`);
+  return {
+    name: historyModelName,
+    kinds: ['node'],
+    ddl,
+    tables: [
+      // chunk boundaries depend on batch sizes: compare each node's whole timeline
+      { name: 'history_timeline', key: 'node_uuid', rows: timelinesByNode },
+      { name: 'node_history', key: 'uuid' },
+      { name: 'history_nodes', key: 'node_uuid' },
+    ],
+    attach: (db) => new HistoryWriter(db, binding, maxEntries),
+  };
+};
 
 /** node uuid → its whole timeline (chunking undone), for `projections rebuild --verify` */
 const timelinesByNode = (db: Database.Database): Map<string, Record<string, unknown>> => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { openSqliteEventStore, type SqliteEventStore } from '../../eventstore/sqlite.ts';
 import type { EventStore } from '../../eventstore/port.ts';
 import { execute } from '../../command-handling/execute.ts';
+import { countingStore } from '../support/counting-store.ts';
 
 const dirs: string[] = [];
 const open = (): SqliteEventStore => {
@@ -20,24 +21,7 @@ const open = (): SqliteEventStore => {
   return openSqliteEventStore({ path: join(d, 'events.sqlite') });
 };
 
-/** Counts the store's stream reads and write calls. */
-const counting = (store: EventStore) => {
-  const calls = { readStream: 0, append: 0, appendToStreams: 0 };
-  const proxy = new Proxy(store, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function') return v;
-      if (prop === 'readStream' || prop === 'append' || prop === 'appendToStreams') {
-        return (...a: unknown[]) => {
-          calls[prop]++;
-          return (v as (...a: unknown[]) => unknown).apply(target, a);
-        };
-      }
-      return (v as (...a: unknown[]) => unknown).bind(target);
-    },
-  });
-  return { store: proxy, calls };
-};
+const counting = countingStore;
 
 const at = () => new Date().toISOString();
 const createCmd = (uuid: string, name?: string) => ({ type: 'CreateNode', data: { uuid, at: at(), fields: { driver: 'fake-hardware', ...(name ? { name } : {}) } } });
