@@ -26,6 +26,8 @@ import { placementOf } from '../node-index.ts';
 import type { Executor } from './executor.ts';
 import { powerOperation } from './power.ts';
 import { operationFor, resumableFromLog, type Operation, type ProvisionRequest } from './provision.ts';
+import { templateSteps, withTemplateSteps } from './deploy-templates.ts';
+import type { DomainError } from '../../domain/errors.ts';
 import type { TaskCommand } from './task.ts';
 
 export const needsPickup = (node: Node): boolean =>
@@ -38,6 +40,18 @@ const lastRequest = async (ex: Executor, uuid: string): Promise<ProvisionRequest
   if (!found) return undefined;
   const { uuid: _u, at: _a, event: _e, ...request } = found.data as ProvisionRequest & { uuid: string; at: string; event: string };
   return request;
+};
+
+/** A deploy's request with the deploy templates' steps, as the owner plans a deploy it is asked for (node-command.ts). */
+const withTemplates = async (ex: Executor, node: Node, request: ProvisionRequest | undefined): Promise<E.Either<DomainError, ProvisionRequest | undefined>> => {
+  if (node.provision_state !== 'deploying') return E.right(request);
+  const driver = ex.driverOf(node);
+  if (E.isLeft(driver)) return E.right(request); // the operation's own validation reports it
+  const found = await templateSteps(ex.deps.store, driver.right, node);
+  if (E.isLeft(found)) return found;
+  const deploy_steps = withTemplateSteps(found.right, request?.deploy_steps);
+  if (deploy_steps === undefined) return E.right(request);
+  return E.right(request ? { ...request, deploy_steps } : { verb: 'active', deploy_steps });
 };
 
 export interface Pickup {
@@ -55,7 +69,16 @@ export const startPickup = (ex: Executor, intervalMs: number): Pickup => {
   const pick = async (node: Node): Promise<void> => {
     const uuid = node.uuid;
     let op: Operation | undefined = resumableFromLog(ex, node);
-    if (!op && STUCK_STATES_TREATED_AS_FAIL.has(node.provision_state)) op = operationFor(ex, node, undefined, await lastRequest(ex, uuid));
+    if (!op && STUCK_STATES_TREATED_AS_FAIL.has(node.provision_state)) {
+      const request = await withTemplates(ex, node, await lastRequest(ex, uuid));
+      if (E.isLeft(request)) {
+        // as the owner would have refused the request itself (400 at the API); the deploy timeout
+        // or the next takeover fails it
+        ex.log.warn({ node: uuid, err: request.left.message }, 'not picking up a deploy whose templates the driver cannot run');
+        return;
+      }
+      op = operationFor(ex, node, undefined, request.right);
+    }
     if (!op && node.target_power_state !== null) op = powerOperation(ex, undefined, undefined);
     if (!op || ex.isBusy(uuid)) return;
     ex.busy.add(uuid);

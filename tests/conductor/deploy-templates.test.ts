@@ -8,6 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { innerError } from '../api/support/app.ts';
 import { natsApp, type NatsApp } from '../api/support/nats-app.ts';
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import { handleCommand } from '../../command-handling/handle.ts';
+import { nodeBinding } from '../../conductor/node-binding.ts';
+import { streamId } from '../../domain/streams.ts';
 
 let na: NatsApp;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,7 +52,7 @@ const deployPlan = async (uuid: string) => {
 };
 
 test.before(async () => {
-  na = await natsApp();
+  na = await natsApp({ IRONLOG_CHECK_PROVISION_STATE_INTERVAL_S: '1' });
   await na.startConductor('dt-c1');
   for (const t of [
     { name: 'CUSTOM_RAID', steps: [{ interface: 'raid', step: 'apply_configuration', args: { raid_config: raidConfig }, priority: 150 }] },
@@ -92,6 +97,18 @@ test('a template step the driver lacks refuses the deploy: 400, nothing recorded
   assert.match(String(innerError(r.raw).faultstring), /Matching deploy templates: CUSTOM_BAD.*deploy\.no_such_step/);
   assert.is((await na.store.readStream(`node-${uuid}`)).length, before);
   assert.is(((await na.call('GET', `/v1/nodes/${uuid}`)).body as J).provision_state, 'available');
+});
+
+test('a deploy another writer recorded (never started) is picked up with its templates\' steps', async () => {
+  const uuid = await available('dt-pickup', ['CUSTOM_RAID']);
+  // what a writer other than the owner leaves (an API on its own command bus): deploying, unreserved, no plan
+  const r = await handleCommand(nodeBinding, streamId('node', uuid), { commandId: randomUUID(), actor: 'admin', command: { type: 'RequestProvisionAction', data: { uuid, at: new Date().toISOString(), verb: 'active' } } }, { store: na.store });
+  assert.ok(E.isRight(r));
+  await waitState(uuid, 'active');
+  const plan = await deployPlan(uuid);
+  assert.is(plan[0], 'raid.apply_configuration@150', plan.join(' '));
+  const history = (await na.store.readStream(`node-${uuid}`)).filter((e) => e.type === 'NodeHistoryRecorded').map((e) => (e.data as { entry: { event: string } }).entry.event);
+  assert.ok(history.some((h) => /requested but never started/.test(h)), 'picked up, not run by the API');
 });
 
 test.run();
