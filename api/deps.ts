@@ -19,7 +19,7 @@ import type { DeployTemplateFields } from '../domain/deploytemplate/index.ts';
 import type { DomainError } from '../domain/errors.ts';
 import type { commandCodecs } from '../domain/index.ts';
 import type { NodeCommand } from '../domain/node/commands.ts';
-import type { Node } from '../domain/node/node.ts';
+import { driverInterfaces, type Node } from '../domain/node/node.ts';
 import type { PortFields } from '../domain/port/index.ts';
 import type { PortgroupFields } from '../domain/portgroup/index.ts';
 import type { SecretBox } from '../domain/secrets.ts';
@@ -67,20 +67,8 @@ export type DeployTemplateView = Doc<DeployTemplateFields>;
 export type VolumeConnectorView = Doc<VolumeConnectorFields>;
 export type VolumeTargetView = Doc<VolumeTargetFields>;
 
-export const interfaceNames = [
-  'bios',
-  'boot',
-  'console',
-  'deploy',
-  'inspect',
-  'management',
-  'network',
-  'power',
-  'raid',
-  'rescue',
-  'storage',
-  'vendor',
-] as const;
+/** the 12 driver interfaces, as the domain names them */
+export const interfaceNames = driverInterfaces;
 export type InterfaceName = (typeof interfaceNames)[number];
 
 /** The node-list filters of reference §3.2, already parsed and version-checked. All AND-ed. */
