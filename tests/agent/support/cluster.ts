@@ -1,4 +1,4 @@
-// An ironlog for the ramdisk agent to talk to: a private nats-server, one SQLite data dir, the API
+// An ironlog for the ramdisk agent to talk to (tests/api/support/nats-app.ts): a private nats-server, one SQLite data dir, the API
 // runtime in NATS mode listening on a real port (the agent is a separate process), and
 // `ironlog conductor`s (cli/conductor.ts with the provisioning executor) in this process. API and
 // conductor share IRONLOG_SECRET_KEY, as a deployment does: the conductor opens the sealed agent
@@ -6,23 +6,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { NatsConnection } from 'nats';
-import { buildApp } from '../../../api/app.ts';
-import { loadApiConfig } from '../../../api/config.ts';
-import { startApiRuntime, type ApiRuntime } from '../../../api/runtime.ts';
-import { run as runConductor } from '../../../cli/conductor.ts';
-import { MembershipView } from '../../../conductor/membership-view.ts';
-import { connectNats } from '../../../conductor/nats.ts';
-import { NodeRouter } from '../../../conductor/routing.ts';
-import { liveMembers } from '../../../domain/conductor/index.ts';
 import type { SecretBox } from '../../../domain/secrets.ts';
-import { SqliteEventStore } from '../../../eventstore/sqlite.ts';
-import { createSecretBox } from '../../../secrets/secret-box.ts';
-import { startNatsServer, type NatsServer } from '../../support/nats.ts';
+import type { SqliteEventStore } from '../../../eventstore/sqlite.ts';
+import { natsApp } from '../../api/support/nats-app.ts';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
 
@@ -62,68 +50,19 @@ export interface AgentCluster {
 }
 
 export const agentCluster = async (env: Record<string, string> = {}): Promise<AgentCluster> => {
-  const nats: NatsServer = await startNatsServer();
-  const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-agent-'));
-  const key = randomBytes(32);
-  Object.assign(process.env, {
-    NATS_URL: nats.url,
-    IRONLOG_DATA_DIR: dataDir,
-    IRONLOG_SECRET_KEY: key.toString('base64'),
-    IRONLOG_HEARTBEAT_INTERVAL_MS: '200',
-    IRONLOG_RPC_TIMEOUT_MS: '3000',
-    IRONLOG_RPC_DEADLINE_MS: '8000',
-    IRONLOG_LOG_LEVEL: 'silent',
-    IRONLOG_SYNC_POWER_STATE_INTERVAL_S: '0',
-    ...env,
-  });
-  const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
-  const nc: NatsConnection = await connectNats([nats.url], { name: 'agent-test-api' });
-  const view = new MembershipView({ store, nc, pollIntervalMs: 100 });
-  await view.start();
-  const router = new NodeRouter({ nc, view, rpcTimeoutMs: 3000, rpcDeadlineMs: 8000 });
-  const secrets = createSecretBox(key);
-  const runtime: ApiRuntime = await startApiRuntime({ store, readModelsPath: join(dataDir, 'readmodels.sqlite'), secrets, nats: { view, router } });
-  const app = buildApp(runtime.deps, loadApiConfig({ ...process.env, IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth' }), { logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-
-  const conductors = new Map<string, { stop: () => void; exit: Promise<number> }>();
-  const startConductor = async (host: string): Promise<void> => {
-    let stop!: () => void;
-    const until = new Promise<void>((r) => (stop = r));
-    let started!: () => void;
-    const up = new Promise<void>((r) => (started = r));
-    const exit = runConductor(['--host', host], { until, onStarted: () => started() });
-    await Promise.race([up, exit.then((code) => Promise.reject(new Error(`conductor ${host} exited with ${code}`)))]);
-    conductors.set(host, { stop, exit });
-    if (!(await view.waitFor((m) => liveMembers(m).some((x) => x.hostname === host), 10_000))) throw new Error(`${host} never became live`);
-  };
-  const stopConductor = async (host: string): Promise<void> => {
-    const c = conductors.get(host);
-    if (!c) return;
-    conductors.delete(host);
-    c.stop();
-    await c.exit;
-    if (!(await view.waitFor((m) => !liveMembers(m).some((x) => x.hostname === host), 10_000))) throw new Error(`${host} never left`);
-  };
+  // API and conductors share one secret key, as a deployment does (the conductor opens the token)
+  const na = await natsApp(
+    { IRONLOG_RPC_TIMEOUT_MS: '3000', IRONLOG_RPC_DEADLINE_MS: '8000', IRONLOG_SYNC_POWER_STATE_INTERVAL_S: '0', ...env },
+    { secretKey: randomBytes(32), listen: true },
+  );
+  const { app, store, secrets, dataDir, view, startConductor, stopConductor } = na;
+  const apiUrl = na.apiUrl!;
   await startConductor('agent-conductor');
 
   const agents: AgentProcess[] = [];
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, version = 'latest'): Promise<Reply> => {
-    const r = await app.inject({
-      method,
-      url,
-      headers: { host: 'h', 'x-openstack-ironic-api-version': version, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-    });
-    let body: unknown;
-    try {
-      body = r.body ? JSON.parse(r.body) : undefined;
-    } catch {
-      body = undefined;
-    }
-    return { status: r.statusCode, body, raw: r.body };
+    const { status, body, raw } = await na.call(method, url, payload, version);
+    return { status, body, raw };
   };
 
   return {
@@ -186,14 +125,7 @@ export const agentCluster = async (env: Record<string, string> = {}): Promise<Ag
     eventsOf: async (uuid) => (await store.readStream(`node-${uuid}`)).map((e) => ({ type: e.type, data: e.data as any })),
     close: async () => {
       await Promise.allSettled(agents.map((a) => a.stop()));
-      await app.close();
-      for (const host of [...conductors.keys()]) await stopConductor(host).catch(() => undefined);
-      await runtime.stop();
-      view.stop();
-      await nc.drain().catch(() => undefined);
-      await store.close();
-      await nats.dispose();
-      rmSync(dataDir, { recursive: true, force: true });
+      await na.close();
     },
   };
 };

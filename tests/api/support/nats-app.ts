@@ -32,11 +32,13 @@ export interface NatsApp {
   view: MembershipView;
   secrets: SecretBox;
   dataDir: string;
+  /** http://127.0.0.1:<port> when started with `listen` (for separate processes such as the ramdisk agent) */
+  apiUrl?: string;
   /** the API's own NATS connection (a test may spy on subjects with it) */
   nc: NatsConnection;
   /** starts `ironlog conductor --host <host>` in this process and waits until it is a live member */
   startConductor(host: string): Promise<void>;
-  /** stops one conductor (clean shutdown: it leaves the ring) */
+  /** stops one conductor (clean shutdown: it leaves the ring); waits until the view has it gone */
   stopConductor(host: string): Promise<void>;
   /** waits until the API's view has exactly these live conductors */
   waitLive(hosts: string[], ms?: number): Promise<void>;
@@ -49,7 +51,14 @@ export interface NatsApp {
   close(): Promise<void>;
 }
 
-export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp> => {
+export interface NatsAppOptions {
+  /** the secret key the API seals with; also set as IRONLOG_SECRET_KEY so in-process conductors open what it seals */
+  secretKey?: Buffer;
+  /** listen on a free loopback port (apiUrl), besides app.inject */
+  listen?: boolean;
+}
+
+export const natsApp = async (env: Record<string, string> = {}, options: NatsAppOptions = {}): Promise<NatsApp> => {
   const nats: NatsServer = await startNatsServer();
   const dataDir = mkdtempSync(join(tmpdir(), 'ironlog-api-nats-'));
   Object.assign(process.env, {
@@ -59,17 +68,23 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
     IRONLOG_RPC_TIMEOUT_MS: '2000',
     IRONLOG_RPC_DEADLINE_MS: '4000',
     IRONLOG_LOG_LEVEL: 'silent',
+    ...(options.secretKey ? { IRONLOG_SECRET_KEY: options.secretKey.toString('base64') } : {}),
     ...env,
   });
   const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
   const nc: NatsConnection = await connectNats([nats.url], { name: 'api-nats-test' });
   const view = new MembershipView({ store, nc, pollIntervalMs: 100 });
   await view.start();
-  const router = new NodeRouter({ nc, view, rpcTimeoutMs: 2000, rpcDeadlineMs: 4000 });
-  const secrets = createSecretBox(randomBytes(32));
+  const router = new NodeRouter({ nc, view, rpcTimeoutMs: Number(process.env.IRONLOG_RPC_TIMEOUT_MS), rpcDeadlineMs: Number(process.env.IRONLOG_RPC_DEADLINE_MS) });
+  const secrets = createSecretBox(options.secretKey ?? randomBytes(32));
   const runtime = await startApiRuntime({ store, readModelsPath: join(dataDir, 'readmodels.sqlite'), secrets, nats: { view, router } });
-  const app = buildApp(runtime.deps, loadApiConfig({ IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth' }), { logger: false });
-  await app.ready();
+  const app = buildApp(runtime.deps, loadApiConfig({ ...env, IRONLOG_DATA_DIR: dataDir, IRONLOG_AUTH_STRATEGY: 'noauth' }), { logger: false });
+  let apiUrl: string | undefined;
+  if (options.listen) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  } else await app.ready();
   const running = new Map<string, { stop: () => void; exit: Promise<number> }>();
 
   const waitLive = async (hosts: string[], ms = 10_000) => {
@@ -86,6 +101,7 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
     view,
     secrets,
     dataDir,
+    ...(apiUrl !== undefined ? { apiUrl } : {}),
     nc,
     startConductor: async (host) => {
       let stop!: () => void;
@@ -103,6 +119,7 @@ export const natsApp = async (env: Record<string, string> = {}): Promise<NatsApp
       running.delete(host);
       c.stop();
       await c.exit;
+      if (!(await view.waitFor((m) => !liveMembers(m).some((x) => x.hostname === host), 10_000))) throw new Error(`${host} never left`);
     },
     waitLive,
     call: async (method, url, payload, version = 'latest') => {
