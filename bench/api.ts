@@ -12,12 +12,14 @@
 // On stderr, per phase: the CPU the ironlog processes used per operation (main threads and all
 // other threads: workers, V8's GC and compiler helpers), from /proc — on a shared machine the
 // figures to compare code by, since wall-clock ones move with the load.
-// Env: BENCH_NODES (500), BENCH_LIFECYCLE_NODES (100), BENCH_CLIENTS (8), BENCH_VERBOSE=1 (ironlog's
-// own log on stderr), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the start process),
-// BENCH_CPU_THREADS=1 (the CPU of each thread per phase).
+// Env: BENCH_NODES (500), BENCH_LIFECYCLE_NODES (100), BENCH_CLIENTS (8), BENCH_CLIENT_WARMUP (400:
+// GET /v1 requests the client sends before the timed phases), BENCH_VERBOSE=1 (ironlog's own log
+// on stderr), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the start process),
+// BENCH_CPU_THREADS=1 (the CPU of each thread per phase, ironlog's and this client's).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { Pool } from 'undici';
 import { rssKiB, startIronlog } from '../tests/scenario/support/ironlog.ts';
 
 const nodesN = Number(process.env.BENCH_NODES ?? 500);
@@ -74,38 +76,37 @@ const pool = async (n: number, width: number, work: (i: number) => Promise<void>
   }));
 };
 
-/** A lean keep-alive HTTP/1.1 client (node:http), so the figures measure the API more than fetch. */
+/**
+ * A keep-alive HTTP/1.1 client on undici's Pool: it costs the shared 2 cores about half of what
+ * node:http's client did (measured 0.61–0.85 ms of CPU per create with node:http), so the figures
+ * measure the API more than the client.
+ */
 const client = (base: string, sockets: number) => {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  const send = (method: string, path: string, body: unknown, keep: boolean): Promise<{ status: number; raw: string; body: any }> =>
-    new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(`${base}${path}`, {
-        method,
-        agent,
-        headers: { 'x-openstack-ironic-api-version': 'latest', ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => { if (keep) chunks.push(c); });
-        res.on('end', () => {
-          const raw = keep ? Buffer.concat(chunks).toString('utf8') : '';
-          resolve({
-            status: res.statusCode ?? 0,
-            raw,
-            // parsed on demand: timing a read must not time the client's JSON.parse of 1.2 MB
-            get body() {
-              return raw ? JSON.parse(raw) : undefined;
-            },
-          });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(data);
+  const pool = new Pool(base, { connections: sockets, pipelining: 1 });
+  const send = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body: unknown, keep: boolean): Promise<{ status: number; raw: string; body: any }> => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const res = await pool.request({
+      method,
+      path,
+      headers: { 'x-openstack-ironic-api-version': 'latest', ...(data === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: data,
     });
-  const call = (method: string, path: string, body?: unknown) => send(method, path, body, true);
+    let raw = '';
+    if (keep) raw = await res.body.text();
+    else await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+    return {
+      status: res.statusCode,
+      raw,
+      // parsed on demand: timing a read must not time the client's JSON.parse of 1.2 MB
+      get body() {
+        return raw ? JSON.parse(raw) : undefined;
+      },
+    };
+  };
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) => send(method, path, body, true);
   /** the response read to its end and dropped */
   call.drain = (path: string) => send('GET', path, undefined, false);
+  call.close = () => pool.close();
   return call;
 };
 
@@ -166,12 +167,19 @@ const main = async () => {
     env: { IRONLOG_FAKE_STEP_DELAY_MS: '0', IRONLOG_LOG_LEVEL: process.env.BENCH_VERBOSE ? 'info' : 'warn' },
     nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
   });
-  if (process.env.BENCH_VERBOSE) il.child.stderr!.pipe(process.stderr);
+  if (process.env.BENCH_VERBOSE) {
+    il.child.stderr!.pipe(process.stderr);
+    il.child.stdout!.pipe(process.stderr); // e.g. BENCH_NODE_ARGS=--trace-gc
+  }
   const call = client(il.base, Math.max(clients, 16));
+  const natsPid = il.nats.pid();
+  const sideCpu = () => ({ nats: natsPid === undefined ? 0 : cpuOf([natsPid]).main + cpuOf([natsPid]).other, bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000, threads: cpuOf([process.pid]).byName });
   let cpuMark = cpuOf(il.pids());
+  let sideMark = sideCpu();
   /** CPU of the ironlog processes since the last mark, per operation, on stderr */
   const cpuPhase = (what: string, ops: number) => {
     const now = cpuOf(il.pids());
+    const side = sideCpu();
     const main = now.main - cpuMark.main;
     const other = now.other - cpuMark.other;
     if (process.env.BENCH_CPU_THREADS) {
@@ -179,21 +187,42 @@ const main = async () => {
       say(`    threads: ${rows.sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v} ms`).join(', ')}`);
     }
     cpuMark = now;
-    say(`  cpu ${what}: ${((main + other) / ops).toFixed(2)} ms/op (main threads ${(main / ops).toFixed(2)}, other threads ${(other / ops).toFixed(2)}; ${ops} ops)`);
+    say(`  cpu ${what}: ${((main + other) / ops).toFixed(2)} ms/op (main threads ${(main / ops).toFixed(2)}, other threads ${(other / ops).toFixed(2)}; ${ops} ops)` +
+      `; beside ironlog: nats-server ${((side.nats - sideMark.nats) / ops).toFixed(2)}, this client ${((side.bench - sideMark.bench) / ops).toFixed(2)} ms/op`);
+    if (process.env.BENCH_CPU_THREADS) {
+      const rows = [...side.threads].map(([n, v]) => [n, v - (sideMark.threads.get(n) ?? 0)] as const).filter(([, v]) => v > 0);
+      say(`    client threads: ${rows.sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v} ms`).join(', ')}`);
+    }
+    sideMark = side;
   };
   try {
+    // ---- the client warms up ---------------------------------------------------------------------
+    // This process is the load generator, on the same 2 cores: its first few hundred requests
+    // cost it ~1.5 ms of CPU each (JIT), as much as a create costs ironlog. It warms up on the
+    // version document (GET /v1: no state read or written) before anything is timed.
+    const warmups = Number(process.env.BENCH_CLIENT_WARMUP ?? 400);
+    await pool(warmups, clients, async () => void (await expect(call('GET', '/v1'), 200, 'GET /v1')));
+    say(`  client warmed up: ${warmups} GET /v1`);
+
     // ---- create ----------------------------------------------------------------------------------
     const uuids: string[] = [];
     cpuMark = cpuOf(il.pids());
+    sideMark = sideCpu();
     let t0 = performance.now();
+    const createMs: number[] = [];
     await pool(nodesN, clients, async (i) => {
+      const sent = performance.now();
       const r = await expect(
         call('POST', '/v1/nodes', { driver: 'fake-hardware', name: `bench-${i}`, driver_info: { ipmi_address: `10.0.${i >> 8}.${i & 255}`, ipmi_password: 'bench' }, properties: { cpus: 8, memory_mb: 16384 } }),
         201,
         'create',
       );
+      createMs.push(performance.now() - sent);
       uuids.push((r.body as { uuid: string }).uuid);
     });
+    const sorted = [...createMs].sort((a, b) => a - b);
+    const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
+    say(`  create latency ms: p50 ${pct(0.5)}, p90 ${pct(0.9)}, p99 ${pct(0.99)}, max ${sorted[sorted.length - 1]!.toFixed(1)}`);
     const createS = (performance.now() - t0) / 1000;
     cpuPhase('create', nodesN);
     say(`  created ${nodesN} nodes in ${createS.toFixed(2)} s`);
@@ -301,6 +330,7 @@ const main = async () => {
     say(`  idle: ${pids.length} ironlog process(es) ${pids.join(', ')}`);
     figure('idle_rss_mib', kib / 1024);
   } finally {
+    await call.close();
     await il.stop();
   }
 };

@@ -18,7 +18,7 @@ import { MembershipView } from '../conductor/membership-view.ts';
 import { connectNats } from '../conductor/nats.ts';
 import { NodeRouter } from '../conductor/routing.ts';
 import { loadConfig, readModelsFile } from '../config/index.ts';
-import { openEventStore } from '../eventstore/open.ts';
+import { openSharedEventStore } from '../eventstore/open.ts';
 import { SecretKeyError, loadSecretKey } from '../secrets/key.ts';
 import { createSecretBox } from '../secrets/secret-box.ts';
 import { pino } from 'pino';
@@ -70,7 +70,7 @@ export const run = async (args: string[], options: ApiRunOptions = {}): Promise<
     return 2;
   }
   const log = pino({ level: apiConfig.logLevel, base: { service: 'ironlog-api' } });
-  const store = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
+  const store = await openSharedEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
   let stopNats = async (): Promise<void> => undefined;
   try {
     let nats: ApiRuntimeOptions['nats'];

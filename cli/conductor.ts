@@ -6,7 +6,7 @@
 
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
-import { openEventStore } from '../eventstore/open.ts';
+import { openSharedEventStore } from '../eventstore/open.ts';
 import type { ConductorConfig } from '../conductor/config.ts';
 import { connectNats } from '../conductor/nats.ts';
 import { startConductor, type Conductor } from '../conductor/conductor.ts';
@@ -94,7 +94,7 @@ export const run = async (args: string[], given: ConductorExtras = {}): Promise<
   const config = base.conductor;
   const log = pino({ level: env.IRONLOG_LOG_LEVEL || 'info', base: { conductor: config.host } });
 
-  const store = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
+  const store = await openSharedEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
   const nc = await connectNats(config.natsServers, { name: `ironlog-conductor-${config.host}` });
   let conductor: Conductor | undefined;
   let takeover: Takeover | undefined;

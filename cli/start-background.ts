@@ -14,7 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
-import { openEventStore } from '../eventstore/open.ts';
+import { openSharedEventStore } from '../eventstore/open.ts';
 import { startPublisher } from '../publisher/index.ts';
 import { releaseTranspiler } from './transpiler.ts';
 
@@ -42,8 +42,8 @@ export const runBackground = async (job: BackgroundJob, until: Promise<void>, on
   const { run: runConductor } = await import('./conductor.ts');
   const conductors = job.hosts.map((host) => runConductor(['--host', host], { until, onStarted: started }));
 
-  // the publisher reads the log's tail once: a small page cache of its own (4 MiB, not 64)
-  const publisherStore = await openEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl, sqlite: { cacheSizeKib: 4096 } });
+  // the store of this process's API and conductors (eventstore/open.ts openSharedEventStore)
+  const publisherStore = await openSharedEventStore({ dataDir: base.store.dataDir, eventstoreUrl: base.store.eventstoreUrl });
   const publisher = startPublisher({
     store: publisherStore,
     natsUrl: job.natsUrl,

@@ -101,7 +101,8 @@ export class DocsWriter<S> implements StateOwner {
 
   fold(rec: RecordedEvent, id: string, event: unknown, evolve: (s: unknown, e: unknown) => unknown, initial: () => unknown): { before: unknown; after: unknown } {
     const revision = Number(rec.revision);
-    let entry = this.load(id);
+    // a stream's first event makes its document: nothing to read (a create skips one query)
+    let entry = revision === 0 ? this.cache.get(id) : this.load(id);
     if (entry === undefined) {
       if (revision !== 0) {
         throw new ProjectionError(rec.streamId, rec.revision, `the read model has no earlier event of this stream (expected revision 0)`);

@@ -9,20 +9,26 @@
 // two are about even instead of the reader being the bottleneck. Corrupt events fail exactly as
 // they do through subscribeToAll: anything unusual in a row is decoded by the store's own
 // decodeRawEvent.
-// The main thread reads each batch packed by SQLite, one string per column (sqlite.ts
+// The main thread reads each batch packed by SQLite, one value per column (sqlite.ts
 // readAllPacked; measured ~0.7 s less CPU per million rows than a JS array and five values per
 // row), and with a single partition the data too, posted with the batch (the worker's own read of
-// it cost it ~0.8 s per million rows; the pair used less CPU in all this way). A batch with
-// anything unusual is read row by row (readAllColumns) and goes the way it always went.
+// it cost it ~0.8 s per million rows; the pair used less CPU in all this way). Metadata and data
+// come as bytes, not strings: the timeline entries are built from the metadata bytes
+// (timeline-bytes.ts), the data bytes are handed to the worker, which makes one small string per
+// row (~1.7 s less CPU per million rows on the main thread, ~0.5 s on the worker). A batch with
+// anything unusual is read row by row (readAllColumns) and goes the way it always went; a row
+// whose metadata is not plain ASCII is scanned as a string, as packRows does.
 // Flow control: at most `maxInFlight` batches wait per worker. The worker counts the batches it
 // handled in shared memory and posts a wake-up only when the main thread waits for it
 // (newFeedCounter): a message per batch showed as ~15% of the worker's profile (each one wakes
 // the main thread, which on two busy cores preempts the worker).
 
+import { isAscii } from 'node:buffer';
 import type { MessagePort } from 'node:worker_threads';
 import { decodeRawEvent, SqliteEventStore, type PackedRows } from '../eventstore/sqlite.ts';
-import { historyModelName, TimelineChunks, type TimelineRow } from './history.ts';
-import { changeMeta, prebuiltOutput, scanChangeMeta, scanChangeMetaIn, timelineBuilt, type ChangeMeta, type PrebuiltOutput } from './model.ts';
+import { historyModelName } from './history.ts';
+import { changeMeta, prebuiltOutput, scanChangeMeta, timelineBuilt, type ChangeMeta, type PrebuiltOutput } from './model.ts';
+import { ByteChunks, emptyFedTimeline, scanMetaBytes, type FedTimeline } from './timeline-bytes.ts';
 import { parseSource } from './sources.ts';
 import type {
   AppendResult,
@@ -71,13 +77,14 @@ export interface RawBatch {
   words: string[];
   /** row index → the row as read, for rows that are not plain */
   odd: [number, MetaRow][];
-  /** node-timeline chunks closed by this batch's rows (history.ts), for the history model */
-  timeline: TimelineRow[];
+  /** node-timeline chunks closed by this batch's rows (timeline-bytes.ts), for the history model */
+  timeline: FedTimeline;
   /**
-   * every row's data, joined by U+001E, when the reader read them (a single partition: one read of
-   * the log instead of two); otherwise the worker reads them itself
+   * every row's data as UTF-8 bytes, joined by the byte 0x1E, when the reader read them (a single
+   * partition: one read of the log instead of two; handed over, not copied); otherwise the worker
+   * reads them itself
    */
-  data?: string;
+  data?: Uint8Array;
 }
 
 /**
@@ -109,8 +116,20 @@ export const isFeedAck = (m: unknown): m is FeedAck => typeof m === 'object' && 
  */
 export const newFeedCounter = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
 
-/** the typed arrays of a batch (handed over to the worker, not copied) */
-export const batchArrays = (b: RawBatch): ArrayBuffer[] => [b.pos, b.rev, b.stream, b.type].map((a) => a.buffer as ArrayBuffer);
+/**
+ * the typed arrays of a batch (handed over to the worker, not copied; the data only when it is
+ * its buffer's whole, else it is copied)
+ */
+export const batchArrays = (b: RawBatch): ArrayBuffer[] =>
+  [
+    b.pos,
+    b.rev,
+    b.stream,
+    b.type,
+    ...(b.data !== undefined && b.data.byteOffset === 0 && b.data.byteLength === b.data.buffer.byteLength ? [b.data] : []),
+    // the timeline's own buffer (ByteChunks.takeClosed), maybe longer than its bytes
+    ...(b.timeline.rows.length > 0 ? [b.timeline.bytes] : []),
+  ].map((a) => a.buffer as ArrayBuffer);
 
 /** the columns have the types the store writes (anything else: decodeRawEvent says what is wrong) */
 const isPlainRow = (r: MetaRow): boolean =>
@@ -173,7 +192,7 @@ export class NodeIds {
 
 /** A RawBatch of n rows to fill, and `word`: the index of a string in the batch's word list. */
 const emptyBatch = (n: number): { b: RawBatch; word: (v: string) => number } => {
-  const b: RawBatch = { n, pos: new Float64Array(n), rev: new Float64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: [] };
+  const b: RawBatch = { n, pos: new Float64Array(n), rev: new Float64Array(n), stream: new Uint32Array(n), type: new Uint32Array(n), words: [], odd: [], timeline: emptyFedTimeline() };
   const index = new Map<string, number>();
   const word = (v: string): number => {
     let i = index.get(v);
@@ -194,7 +213,7 @@ const emptyBatch = (n: number): { b: RawBatch; word: (v: string) => number } => 
  * node's timeline) by the worker: its node's chunk is cut there, as entries of a chunk have
  * consecutive revisions.
  */
-export const packRows = (rows: readonly MetaRow[], from: number, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
+export const packRows = (rows: readonly MetaRow[], from: number, timeline: ByteChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
   const n = rows.length - from;
   const { b, word } = emptyBatch(n);
   // consecutive rows mostly repeat their stream (a command's events) and so its node: compare
@@ -213,7 +232,7 @@ export const packRows = (rows: readonly MetaRow[], from: number, timeline: Timel
       if (node !== null) timeline.cut(node);
       continue;
     }
-    if (node !== null) timeline.push(node, r[0], r[2], r[3], m);
+    if (node !== null) timeline.pushMeta(node, r[0], r[2], r[3], m);
     if (lastStreamWord < 0 || r[1] !== lastStream) {
       lastStream = r[1];
       lastStreamWord = word(r[1]);
@@ -228,30 +247,50 @@ export const packRows = (rows: readonly MetaRow[], from: number, timeline: Timel
 };
 
 /** joins the texts of a packed batch (SqliteEventStore.readAllPacked): a control character, in no valid JSON text */
-const packedSeparator = '\u001e';
-/** a backslash or a control character other than the separator: some metadata of the batch is not plain */
-const notPlainBatch = /[\\\u0000-\u001d\u001f]/;
+const packedSeparator = 0x1e;
 
-/** A packed batch as columns (main thread): row i's metadata is meta[metaAt[i], metaAt[i + 1] - 1). */
+/**
+ * Where each of the n texts joined in `bytes` starts (at[i]; at[n] is one past the end plus one,
+ * so text i is bytes[at[i], at[i + 1] - 1)), or undefined when they are not n texts (one holds
+ * the separator: UTF-8 puts no 0x1E inside a multi-byte character). indexOf, not a loop over the
+ * bytes in JS (~5x its CPU).
+ */
+const textStarts = (bytes: Uint8Array, n: number): Int32Array | undefined => {
+  const at = new Int32Array(n + 1);
+  let from = 0;
+  for (let k = 1; k < n; k++) {
+    const sep = bytes.indexOf(packedSeparator, from);
+    if (sep < 0) return undefined;
+    at[k] = from = sep + 1;
+  }
+  if (bytes.indexOf(packedSeparator, from) >= 0) return undefined;
+  at[n] = bytes.length + 1;
+  return at;
+};
+
+/** A packed batch as columns (main thread): row i's metadata is the bytes meta[metaAt[i], metaAt[i + 1] - 1). */
 export interface PackedColumns {
   n: number;
   pos: number[];
   rev: number[];
   stream: string[];
   type: string[];
-  meta: string;
+  meta: Buffer;
   metaAt: Int32Array;
-  data?: string;
+  data?: Buffer;
 }
+
+/** row i's metadata text, decoded as better-sqlite3 decodes a text */
+const metaText = (c: PackedColumns, i: number): string => c.meta.toString('utf8', c.metaAt[i], c.metaAt[i + 1] - 1);
 
 /**
  * The columns of a packed batch, or undefined when its rows must be read one by one
- * (readAllColumns), which handles every oddity as before: a column of an unexpected type, a
- * metadata text with an escape or a control character (the batch is tested at once, not row by
- * row: measured ~5% of the reader's time), rows out of order or miscounted.
+ * (readAllColumns), which handles every oddity as before: a column of an unexpected type, rows
+ * out of order or miscounted, a text holding the separator. A metadata text that is not the
+ * usual plain ASCII (an escape, a control character) is handled row by row in packColumns.
  */
 export const unpack = (p: PackedRows): PackedColumns | undefined => {
-  if (p.irregular !== 0 || p.n === 0 || notPlainBatch.test(p.metadata)) return undefined;
+  if (p.irregular !== 0 || p.n === 0) return undefined;
   let pos: unknown, rev: unknown, stream: unknown, type: unknown;
   try {
     [pos, rev, stream, type] = [JSON.parse(p.positions), JSON.parse(p.revisions), JSON.parse(p.streams), JSON.parse(p.types)];
@@ -262,22 +301,15 @@ export const unpack = (p: PackedRows): PackedColumns | undefined => {
   const arrays = [pos, rev, stream, type];
   if (!arrays.every((a) => Array.isArray(a) && a.length === n)) return undefined;
   const [ps, rs, ss, ts] = arrays as unknown[][];
-  const metaAt = new Int32Array(n + 1);
+  const metaAt = textStarts(p.metadata, n);
+  if (metaAt === undefined) return undefined;
   let last = 0;
   for (let i = 0; i < n; i++) {
     const position = ps[i];
     // SQLite aggregated the rows in the order it read them: check it is the log's order
     if (!Number.isSafeInteger(position) || (position as number) <= last || !Number.isSafeInteger(rs[i]) || typeof ss[i] !== 'string' || typeof ts[i] !== 'string') return undefined;
     last = position as number;
-    if (i > 0) {
-      const sep = p.metadata.indexOf(packedSeparator, metaAt[i - 1]);
-      if (sep < 0) return undefined;
-      metaAt[i] = sep + 1;
-    }
   }
-  // one text per row: no separator inside any of them
-  if (p.metadata.indexOf(packedSeparator, metaAt[n - 1]) >= 0) return undefined;
-  metaAt[n] = p.metadata.length + 1;
   return { n, pos: ps as number[], rev: rs as number[], stream: ss as string[], type: ts as string[], meta: p.metadata, metaAt, data: p.data };
 };
 
@@ -285,9 +317,10 @@ export const unpack = (p: PackedRows): PackedColumns | undefined => {
  * packRows for packed columns: the rows `rows` (row indexes; all of them when undefined) as a
  * RawBatch, with the same timeline and the same odd rows as packRows gives for the same rows.
  */
-export const packColumns = (c: PackedColumns, rows: readonly number[] | undefined, timeline: TimelineChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
+export const packColumns = (c: PackedColumns, rows: readonly number[] | undefined, timeline: ByteChunks, nodes: NodeIds, createdAt: CreatedLookup): RawBatch => {
   const n = rows === undefined ? c.n : rows.length;
   const { b, word } = emptyBatch(n);
+  const values = new Int32Array(8);
   let lastStream = '';
   let lastStreamWord = -1;
   let lastNode: string | null = null;
@@ -298,18 +331,19 @@ export const packColumns = (c: PackedColumns, rows: readonly number[] | undefine
     const revision = c.rev[i];
     const type = c.type[i];
     b.pos[k] = position;
-    const from = c.metaAt[i];
-    const to = c.metaAt[i + 1] - 1;
-    let m = scanChangeMetaIn(c.meta, from, to);
-    // another layout, or no timestamp: what packRows does with the row
-    if (m === undefined || m.timestamp === '') m = metaOfRow([position, stream, revision, type, c.meta.slice(from, to)], createdAt);
     const node: string | null = lastStreamWord >= 0 && stream === lastStream ? lastNode : nodes.of(stream);
-    if (m === undefined) {
-      b.odd.push([k, [position, stream, revision, type, c.meta.slice(from, to)]]);
-      if (node !== null) timeline.cut(node);
-      continue;
-    }
-    if (node !== null) timeline.push(node, position, revision, type, m);
+    // the usual metadata (plain ASCII, the flat layout, a timestamp): the entry straight from its bytes
+    if (!scanMetaBytes(c.meta, c.metaAt[i], c.metaAt[i + 1] - 1, values) || values[7] - values[6] <= 2) {
+      // else what packRows does with the row, from its text
+      const text = metaText(c, i);
+      const m = metaOfRow([position, stream, revision, type, text], createdAt);
+      if (m === undefined) {
+        b.odd.push([k, [position, stream, revision, type, text]]);
+        if (node !== null) timeline.cut(node);
+        continue;
+      }
+      if (node !== null) timeline.pushMeta(node, position, revision, type, m);
+    } else if (node !== null) timeline.push(node, position, revision, type, c.meta, values);
     if (lastStreamWord < 0 || stream !== lastStream) {
       lastStream = stream;
       lastStreamWord = word(stream);
@@ -328,7 +362,7 @@ export const packColumns = (c: PackedColumns, rows: readonly number[] | undefine
 
 /** One worker's end of the feed, in the main thread. */
 export class FeedSink {
-  private readonly timeline = new TimelineChunks();
+  private readonly timeline = new ByteChunks();
   private readonly nodes = new NodeIds();
   private sent = 0;
   private waiting: (() => void) | undefined;
@@ -393,7 +427,7 @@ export class FeedSink {
     // the chunks still open: an empty batch carries them
     const last = packRows([], 0, this.timeline, this.nodes, () => undefined);
     last.timeline = this.timeline.takeAll();
-    if (last.timeline.length > 0) this.post({ feed: 'rows', batch: last });
+    if (last.timeline.rows.length > 0) this.post({ feed: 'rows', batch: last });
     this.post({ feed: 'end' });
   }
 
@@ -565,19 +599,17 @@ const eventOf = (b: RawBatch, i: number, data: unknown, odd: ReadonlyMap<number,
 /**
  * The n data texts of a batch the reader read (RawBatch.data), or undefined when they are not n
  * (a text holding the separator, which no valid JSON text does): the worker then reads them.
- * Slices of the batch's text: JSON.parse makes fresh strings, so nothing parsed keeps it alive.
+ * One small string per row, decoded as better-sqlite3 decodes a text (ASCII bytes as Latin-1:
+ * the same characters, cheaper), never the whole batch as one (see readAllPacked).
  */
-const splitData = (text: string, n: number): string[] | undefined => {
+const splitData = (data: Uint8Array, n: number): string[] | undefined => {
+  // a Buffer: its indexOf is memchr (a Uint8Array's, as posted, costs ~4x more)
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const at = textStarts(bytes, n);
+  if (at === undefined) return undefined;
+  const encoding = isAscii(bytes) ? 'latin1' : 'utf8';
   const out = new Array<string>(n);
-  let from = 0;
-  for (let i = 0; i < n - 1; i++) {
-    const sep = text.indexOf(packedSeparator, from);
-    if (sep < 0) return undefined;
-    out[i] = text.slice(from, sep);
-    from = sep + 1;
-  }
-  if (text.indexOf(packedSeparator, from) >= 0) return undefined;
-  out[n - 1] = text.slice(from);
+  for (let i = 0; i < n; i++) out[i] = bytes.toString(encoding, at[i], at[i + 1] - 1);
   return out;
 };
 
@@ -676,8 +708,9 @@ class FeedSubscription implements Subscription {
             }
           }
         }
-        if (b.timeline.length > 0) (events as { [prebuiltOutput]?: PrebuiltOutput })[prebuiltOutput] = { [historyModelName]: b.timeline };
-        if (events.length > 0 || b.timeline.length > 0) await this.deliver(events);
+        const chunks = b.timeline.rows.length > 0;
+        if (chunks) (events as { [prebuiltOutput]?: PrebuiltOutput })[prebuiltOutput] = { [historyModelName]: b.timeline };
+        if (events.length > 0 || chunks) await this.deliver(events);
         if (corrupt !== undefined) throw corrupt;
         Atomics.store(this.counter, 0, ++this.handled);
         const target = Atomics.load(this.counter, 1);

@@ -5,7 +5,7 @@
 // following that kind then sees the change. Changes accumulate in memory (dirty documents, not
 // events) and are written in one transaction together with the checkpoint:
 //  - while catching up, every `maxPendingEvents` events (bounded memory, few writes);
-//  - once live, right after each delivered batch (setImmediate), so reads follow writes closely.
+//  - once live, right after each delivered batch (what one commit made visible), so reads follow writes closely.
 // A restart resumes after the stored checkpoint; nothing is applied twice.
 
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
@@ -105,7 +105,6 @@ export class Projector {
   private pendingCount = 0;
   private pendingLast: bigint | undefined;
   private live = false;
-  private flushScheduled = false;
   private sub: Subscription | undefined;
   private failure: Error | undefined;
   private stopped = false;
@@ -119,6 +118,8 @@ export class Projector {
   /** stream id → its route (null: not followed), so the hot path neither re-slices stream ids nor looks kinds up */
   private readonly sources = new Map<string, Route | null>();
   private bulkOpen = false;
+  private gapCheckQueued = false;
+  private gapPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProjectorOptions) {
     this.maxPending = options.maxPendingEvents ?? 50_000;
@@ -228,19 +229,10 @@ export class Projector {
       for (const w of this.writers) w.spill?.();
       return;
     }
-    if (this.pendingCount >= this.maxPending) this.flush();
-    else if (this.live && !this.flushScheduled && this.pendingCount > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        if (this.failure || this.stopped) return;
-        try {
-          this.flush();
-        } catch (err) {
-          this.fail(err as Error);
-        }
-      });
-    }
+    // Live, each delivered batch is written at once: a batch is what one commit (a group of
+    // appends) made visible, and a later turn of the event loop would let a client that saw those
+    // events elsewhere (the SSE stream, NATS) ask about them before the read models show them.
+    if (this.pendingCount >= this.maxPending || (this.live && this.pendingCount > 0)) this.flush();
   }
 
   private apply(rec: RecordedEvent): void {
@@ -319,6 +311,7 @@ export class Projector {
   private settle(w: Waiter, err?: Error): void {
     clearTimeout(w.timer);
     this.waiters.delete(w);
+    this.stopGapPoll();
     if (err) w.reject(err);
     else w.resolve();
   }
@@ -338,7 +331,9 @@ export class Projector {
   /**
    * Read-your-writes: resolves once every read model reflects the log up to `position` (the
    * position an append returned). Events of streams no model follows never arrive, so once live
-   * with nothing pending the projector asks the log whether anything it follows lies in between.
+   * with nothing pending the projector asks the log whether anything it follows lies in between:
+   * after the current turn (by then an append of this process has been delivered, and the flush
+   * that settles its waiters is queued first), then every 20 ms, once for all waiters.
    */
   waitForPosition(position: bigint, timeoutMs = 5000): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
@@ -350,34 +345,38 @@ export class Projector {
         reject,
         timer: setTimeout(() => {
           this.waiters.delete(w);
-          clearInterval(poll);
+          this.stopGapPoll();
           reject(new Error(`read models did not reach position ${position} within ${timeoutMs} ms (at ${String(this.committed)})`));
         }, timeoutMs),
       };
-      const poll = setInterval(() => void this.checkGap(w), 20);
-      const done = w.resolve;
-      const failed = w.reject;
-      w.resolve = () => {
-        clearInterval(poll);
-        done();
-      };
-      w.reject = (e) => {
-        clearInterval(poll);
-        failed(e);
-      };
       this.waiters.add(w);
-      void this.checkGap(w);
+      if (!this.gapCheckQueued) {
+        this.gapCheckQueued = true;
+        setImmediate(() => {
+          this.gapCheckQueued = false;
+          void this.checkGaps();
+        });
+      }
+      this.gapPoll ??= setInterval(() => void this.checkGaps(), 20);
     });
   }
 
-  private async checkGap(w: Waiter): Promise<void> {
-    if (!this.waiters.has(w) || !this.live || this.pendingLast !== undefined) return;
+  private stopGapPoll(): void {
+    if (this.waiters.size > 0 || !this.gapPoll) return;
+    clearInterval(this.gapPoll);
+    this.gapPoll = undefined;
+  }
+
+  private async checkGaps(): Promise<void> {
+    if (this.waiters.size === 0 || !this.live || this.pendingLast !== undefined) return;
     const from = this.committed;
     const head = await this.options.store.headPosition();
-    if (head === 'start' || head < w.position) return; // not written yet
+    if (head === 'start') return;
     const next = await this.options.store.readAll({ after: from, maxCount: 1, streamPrefixes: this.prefixes });
-    if (!this.waiters.has(w) || this.committed !== from || this.pendingLast !== undefined) return;
-    if (next.length === 0 || next[0].position > w.position) this.settle(w);
+    if (this.committed !== from || this.pendingLast !== undefined) return;
+    // nothing followed lies between the committed position and a written position: it is reached
+    const reached = next.length === 0 ? head : next[0].position - 1n;
+    for (const w of [...this.waiters]) if (w.position <= reached && w.position <= head) this.settle(w);
   }
 
   async stop(): Promise<void> {

@@ -22,6 +22,57 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 
 const settle = <T>(ps: Promise<T>[]) => Promise.allSettled(ps);
 
+test('atomic multi-stream appends join the group: all or nothing each, one transaction for all', async () => {
+  const store = new SqliteEventStore({ path: freshPath() });
+  await store.append('claim-taken', [ev('Claimed')], 'no_stream');
+  const before = { ...store.writeStats };
+  const good1 = [ev('Claimed'), ev('Created')];
+  const bad = [ev('Claimed'), ev('Created')];
+  const good2 = [ev('Claimed'), ev('Created')];
+  const retry = [ev('Claimed'), ev('Created')];
+  const first = await store.appendToStreams([
+    { streamId: 'claim-r', events: [retry[0]!], expected: 'no_stream' },
+    { streamId: 'node-r', events: [retry[1]!], expected: 'no_stream' },
+  ]);
+  const results = await Promise.allSettled([
+    store.appendToStreams([
+      { streamId: 'claim-1', events: [good1[0]!], expected: 'no_stream' },
+      { streamId: 'node-1', events: [good1[1]!], expected: 'no_stream' },
+    ]),
+    // the node stream is new but the claim is taken: neither is written
+    store.appendToStreams([
+      { streamId: 'node-2', events: [bad[1]!], expected: 'no_stream' },
+      { streamId: 'claim-taken', events: [bad[0]!], expected: 'no_stream' },
+    ]),
+    store.appendToStreams([
+      { streamId: 'claim-3', events: [good2[0]!], expected: 'no_stream' },
+      { streamId: 'node-3', events: [good2[1]!], expected: 'no_stream' },
+    ]),
+    // a retry of a stored atomic append: its original results, nothing written
+    store.appendToStreams([
+      { streamId: 'claim-r', events: [retry[0]!], expected: 'no_stream' },
+      { streamId: 'node-r', events: [retry[1]!], expected: 'no_stream' },
+    ]),
+    store.append('node-plain', [ev('Plain')], 'no_stream'),
+  ]);
+  assert.equal(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+  assert.is(store.writeStats.transactions - before.transactions, 2, 'the first atomic append alone, then one transaction for the five');
+  const err = (results[1] as PromiseRejectedResult).reason;
+  assert.ok(err instanceof WrongExpectedRevision, String(err));
+  assert.is(err.streamId, 'claim-taken');
+  assert.equal(await store.readStream('node-2'), [], 'the refused atomic append wrote none of its streams');
+  assert.equal((await store.readStream('claim-taken')).length, 1);
+  const all = await store.readAll();
+  const at = (id: string) => all.find((e) => e.id === id)!;
+  const r1 = (results[0] as PromiseFulfilledResult<AppendResult[]>).value;
+  assert.equal(r1.map((r) => r.position), [at(good1[0]!.id).position, at(good1[1]!.id).position]);
+  assert.equal(r1.map((r) => r.nextExpectedRevision), [0n, 0n]);
+  assert.ok(at(good2[1]!.id), 'the atomic append after the refused one is stored');
+  assert.equal((results[3] as PromiseFulfilledResult<AppendResult[]>).value, first, 'the retry gets the original results');
+  assert.is(all.filter((e) => e.id === retry[1]!.id).length, 1, 'the retry wrote nothing');
+  await store.close();
+});
+
 test('appends of one tick share one transaction; a wrong expected revision fails alone, the others commit', async () => {
   const store = new SqliteEventStore({ path: freshPath() });
   await store.append('node-a', [ev('A0')], 'no_stream');

@@ -12,7 +12,7 @@ import { openEventStore } from '../../eventstore/open.ts';
 import type { EventStore, RawRecordedEvent, RecordedEvent } from '../../eventstore/port.ts';
 import { SqliteEventStore } from '../../eventstore/sqlite.ts';
 import { batchArrays, feedPartitions, FeedSink, fedStore, isFeedAck, newFeedCounter, type DataReader, type FeedMessage } from '../../projections/feed.ts';
-import type { TimelineRow } from '../../projections/history.ts';
+import type { FedTimeline } from '../../projections/timeline-bytes.ts';
 import { prebuiltOutput } from '../../projections/model.ts';
 import { nodeLife, toEventData, uuidFor } from './node-events.ts';
 import { DomainWriter, removeTempDirs, tempDir } from './support.ts';
@@ -56,10 +56,10 @@ test('fed events are the events the store decodes, and the timeline covers every
   const lookup = (p: bigint): RawRecordedEvent | undefined => sqlite.readRows(Number(p) - 1, Number(p), undefined, 1)[0];
   const fed = fedStore(store, port2, counter, readData, lookup);
   const got: RecordedEvent[] = [];
-  const timeline: TimelineRow[] = [];
+  const timeline: FedTimeline['rows'] = [];
   const sub = fed.subscribeToAll({ after: 'start', streamPrefixes: prefixes }, async (events) => {
     const pre = (events as { [prebuiltOutput]?: Record<string, unknown> })[prebuiltOutput];
-    if (pre) timeline.push(...(pre.history as TimelineRow[]));
+    if (pre) timeline.push(...(pre.history as FedTimeline).rows);
     got.push(...events);
   });
   try {
@@ -93,7 +93,7 @@ test('fed events are the events the store decodes, and the timeline covers every
   }
   const nodeEvents = expected.filter((e) => e.streamId.startsWith('node-')).length;
   assert.is(
-    timeline.reduce((n, r) => n + r[3], 0),
+    timeline.reduce((n, r) => n + r[4], 0),
     nodeEvents,
     'one timeline entry per node event',
   );
