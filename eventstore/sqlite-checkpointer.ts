@@ -96,6 +96,8 @@ const byPath = new Map<string, Shared>();
 export interface Checkpointer {
   /** a group commit wrote `events` events (in one transaction) */
   committed(events: number): void;
+  /** a commit wrote about `frames` pages to the WAL (a writer other than the event store's) */
+  wroteFrames(frames: number): void;
   /** checkpoints the workers have run (tests read it) */
   readonly checkpoints: number;
   /** whether a worker is up and taking requests now */
@@ -138,18 +140,20 @@ export const acquireCheckpointer = (path: string, synchronous: string): Checkpoi
   s.refs++;
   const shared = s;
   let released = false;
+  const wroteFrames = (frames: number): void => {
+    shared.frames += frames;
+    if (shared.frames < CHECKPOINT_EVERY_FRAMES || shared.unavailable) return;
+    if (Atomics.compareExchange(shared.state, 0, 0, 1) !== 0) return; // one is asked for already
+    shared.frames = 0;
+    if (shared.worker && Atomics.load(shared.state, 2) === 1) shared.worker.postMessage('ckpt');
+    // none, or the last one is ending: a new one serves the request as it starts
+    else shared.worker = spawn(path, shared);
+  };
   return {
-    committed(events: number): void {
-      // per commit: the table's last leaf and a leaf of each of the two indexes; batches fill
-      // pages (about 7 events per table page)
-      shared.frames += 3 + (events >> 2);
-      if (shared.frames < CHECKPOINT_EVERY_FRAMES || shared.unavailable) return;
-      if (Atomics.compareExchange(shared.state, 0, 0, 1) !== 0) return; // one is asked for already
-      shared.frames = 0;
-      if (shared.worker && Atomics.load(shared.state, 2) === 1) shared.worker.postMessage('ckpt');
-      // none, or the last one is ending: a new one serves the request as it starts
-      else shared.worker = spawn(path, shared);
-    },
+    // per commit: the table's last leaf and a leaf of each of the two indexes; batches fill
+    // pages (about 7 events per table page)
+    committed: (events: number) => wroteFrames(3 + (events >> 2)),
+    wroteFrames,
     get checkpoints() {
       return Atomics.load(shared.state, 1);
     },

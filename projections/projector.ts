@@ -8,6 +8,7 @@
 //  - once live, right after each delivered batch (what one commit made visible), so reads follow writes closely.
 // A restart resumes after the stored checkpoint; nothing is applied twice.
 
+import type Database from 'better-sqlite3';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import { parseSource, sourcePrefix, type SourceKind } from './sources.ts';
 import type { Fold, ProjectionDomain } from './domain-port.ts';
@@ -279,18 +280,17 @@ export class Projector {
     }
     const last = this.pendingLast;
     const db = this.options.db;
-    const write = () => {
-      const stored = db.checkpoint();
-      if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
-      for (const w of this.writers) w.flush();
-      db.writeCheckpoint(last);
-    };
     try {
       if (this.bulkOpen) {
-        write();
+        this.writePending(last);
         db.db.exec('COMMIT');
         this.bulkOpen = false;
-      } else db.db.transaction(write).immediate();
+      } else {
+        this.writeTransaction ??= db.db.transaction((upTo: bigint) => this.writePending(upTo));
+        this.writeTransaction.immediate(last);
+        // a guess at the pages written: a document, its index entries and a history page each
+        db.noteCommit(2 + this.pendingCount * 3);
+      }
     } catch (err) {
       if (this.bulkOpen) {
         this.bulkOpen = false;
@@ -306,6 +306,16 @@ export class Projector {
     this.pendingCount = 0;
     this.pendingLast = undefined;
     for (const w of [...this.waiters]) if (last >= w.position) this.settle(w);
+  }
+
+  private writeTransaction: Database.Transaction<(upTo: bigint) => void> | undefined;
+
+  private writePending(upTo: bigint): void {
+    const db = this.options.db;
+    const stored = db.checkpoint();
+    if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
+    for (const w of this.writers) w.flush();
+    db.writeCheckpoint(upTo);
   }
 
   private settle(w: Waiter, err?: Error): void {
