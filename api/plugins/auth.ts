@@ -154,8 +154,9 @@ interface CachedCredential {
 export const authPlugin = globalPlugin<AuthOptions>('ironlog-auth', async (app, opts) => {
   app.decorateRequest('authUser', '');
   if (opts.strategy === 'noauth') {
-    app.addHook('onRequest', async (req: FastifyRequest) => {
+    app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
       req.authUser = 'noauth';
+      done();
     });
     return;
   }

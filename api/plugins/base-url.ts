@@ -14,7 +14,9 @@ declare module 'fastify' {
 
 export const baseUrlPlugin = globalPlugin<{ publicEndpoint?: string }>('ironlog-base-url', async (app, opts) => {
   app.decorateRequest('baseUrl', '');
-  app.addHook('onRequest', async (req: FastifyRequest) => {
+  // callback hooks here and in the other plugins: an async hook costs every request a promise
+  app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
     req.baseUrl = publicUrl(req, opts.publicEndpoint);
+    done();
   });
 });

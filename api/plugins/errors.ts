@@ -122,16 +122,16 @@ export const errorsPlugin = globalPlugin('ironlog-errors', async (app: FastifyIn
   });
 
   // Ironic's method.expose: a 204, or a 202 without a body, has no body and no content type.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     const code = reply.statusCode;
     if (code === 204 || (code === 202 && (payload === undefined || payload === null || payload === ''))) {
       reply.removeHeader('content-type');
       reply.removeHeader('content-length');
-      return null;
+      return done(null, null);
     }
     // a large JSON body is encoded once (as a Buffer) instead of measured and then encoded
-    if (typeof payload === 'string' && payload.length > 65536) return Buffer.from(payload, 'utf8');
-    return payload;
+    if (typeof payload === 'string' && payload.length > 65536) return done(null, Buffer.from(payload, 'utf8'));
+    done(null, payload);
   });
 });
 

@@ -35,12 +35,13 @@ export const metricsPlugin = globalPlugin<MetricsOptions>('ironlog-metrics', asy
   });
   app.decorate('metricsRegistry', registry);
 
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
     // the route pattern, never the raw path: node UUIDs would explode the label cardinality
     const route = req.routeOptions.url ?? 'unmatched';
     const labels = { method: req.method, route, status: String(reply.statusCode) };
     requests.inc(labels);
     latency.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

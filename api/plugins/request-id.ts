@@ -23,7 +23,8 @@ export const genReqId = (req: IncomingMessage): string => {
 };
 
 export const requestIdPlugin = globalPlugin('ironlog-request-id', async (app) => {
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
     reply.header(REQUEST_ID_HEADER, req.id);
+    done();
   });
 });

@@ -87,19 +87,20 @@ export const isV1Path = (path: string): boolean => path === '/v1' || path.starts
 
 export const versionsPlugin = globalPlugin('ironlog-versions', async (app) => {
   app.decorateRequest('apiVersion', null as unknown as ApiVersion);
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
     req.apiVersion = { major: 1, minor: MIN_MINOR };
     const path = pathOf(req);
-    if (!isV1Path(path)) return;
+    if (!isV1Path(path)) return done();
     const result = negotiate(headerValue(req), path === '/v1');
     if (result instanceof ApiError) {
       for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
-      throw result;
+      return done(result);
     }
     reply.header(MIN_VERSION_HEADER, MIN_VERSION);
     reply.header(MAX_VERSION_HEADER, MAX_VERSION);
     reply.header(VERSION_HEADER, versionString(result));
     req.apiVersion = result;
+    done();
   });
 });
 
