@@ -6,8 +6,9 @@
 // an Ironic conductor's worker thread would after the API's 202. It also runs the allocation
 // process (allocator.ts).
 //
-// This is a fallback until the NATS conductors serve node work (conductor/work-server.ts has no
-// handlers yet); the real conductors replace it without any change to the API.
+// `ironlog api` uses it with IRONLOG_API_CONDUCTORS=local (its default); `ironlog start` and
+// deployments with conductors use the NATS conductors (api/nats-conductors.ts). It completes
+// work at once without a plan of steps, so deploy templates do not apply here.
 
 import * as E from 'fp-ts/lib/Either.js';
 import { randomUUID } from 'node:crypto';

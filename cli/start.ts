@@ -7,7 +7,7 @@
 // The API listens once the conductors serve, so the first request finds a conductor.
 
 import { hostname } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { typescriptWorker } from '../runtime/typescript-worker.ts';
 import { pino } from 'pino';
 import { loadApiConfig } from '../api/config.ts';
 import { loadConfig } from '../config/index.ts';
@@ -91,17 +91,11 @@ const inThisThread = async (job: BackgroundJob, until: Promise<void>, onStarted:
 
 /**
  * The conductors and the publisher in a worker thread (cli/start-background.ts), on the machine's
- * other core: the main thread keeps the API and the projector. tsx's hooks are registered in the
- * worker before it loads the TypeScript entry (as projections/rebuild.ts does).
+ * other core: the main thread keeps the API and the projector (runtime/typescript-worker.ts).
  */
 const inWorker = (job: BackgroundJob, until: Promise<void>, onStarted: () => void): Promise<number> =>
   new Promise<number>((resolve, reject) => {
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./start-background.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
-      eval: true,
-      workerData: { ironlogBackground: job },
-    });
+    const worker = typescriptWorker(new URL('./start-background.ts', import.meta.url), { workerData: { ironlogBackground: job } });
     let code: number | undefined;
     worker.on('message', (m: BackgroundMessage) => {
       if (m.type === 'started') onStarted();

@@ -2,7 +2,7 @@
 // swapping a rebuilt file in place of the live one.
 
 import * as fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { typescriptWorker } from '../runtime/typescript-worker.ts';
 import Database from 'better-sqlite3';
 import { CorruptStoredEvent } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -138,11 +138,7 @@ interface RunningWorker {
 const maxInFlight = 64;
 
 const startWorker = (job: PartitionJob): RunningWorker => {
-  // tsx's hooks are registered in the worker before it loads the TypeScript entry
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./rebuild-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
-    eval: true,
+  const worker = typescriptWorker(new URL('./rebuild-worker.ts', import.meta.url), {
     workerData: job,
     // aggregate states live for thousands of events: a larger young generation lets most die
     // young instead of being promoted (less GC), without letting the heap balloon
