@@ -6,11 +6,11 @@
 // checkpoint to cover each write.
 
 import { dirname } from 'node:path';
-import { loadConfig, type IronlogConfig } from '../config/index.ts';
+import { loadConfig, nodeHistoryMaxEntries, type IronlogConfig } from '../config/index.ts';
 import { liveMembers } from '../domain/conductor/index.ts';
 import type { SecretBox } from '../domain/secrets.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { readModels as allReadModels } from '../projections/index.ts';
+import { readModels as allReadModels, type ReadModelSettings } from '../projections/index.ts';
 import { ReadModelsBusy } from '../projections/lease.ts';
 import type { Projector } from '../projections/projector.ts';
 import { startReadModels, waitForCheckpoint } from '../projections/runtime.ts';
@@ -28,6 +28,8 @@ export interface ApiRuntimeOptions {
   store: EventStore;
   /** `<dataDir>/readmodels.sqlite`: this process projects into it */
   readModelsPath: string;
+  /** the loaded configuration's read-model settings (default: the environment's) */
+  readModelSettings?: ReadModelSettings;
   secrets: SecretBox;
   clock?: () => Date;
   /** the in-process conductor's hostname (default `localhost`) */
@@ -60,7 +62,10 @@ export interface ApiRuntime {
 export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime> => {
   const clock = o.clock ?? (() => new Date());
   const defaults = loadConfig({ IRONLOG_DATA_DIR: dirname(o.readModelsPath) });
-  const ironlogConfig: IronlogConfig = { ...defaults, projections: { ...defaults.projections, readModelsPath: o.readModelsPath } };
+  const ironlogConfig: IronlogConfig = {
+    ...defaults,
+    projections: { ...defaults.projections, readModelsPath: o.readModelsPath, nodeHistoryMaxEntries: o.readModelSettings?.nodeHistoryMaxEntries ?? nodeHistoryMaxEntries() },
+  };
   let projector: Projector | undefined;
   let db: ReadModelDb;
   let waitForPosition: (position: bigint, timeoutMs: number) => Promise<void>;

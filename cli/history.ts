@@ -25,7 +25,7 @@ export const run = async (args: string[]): Promise<number> => {
   const ident = idents[0];
   const config = loadConfig();
   const store = await openEventStore({ dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl });
-  const db = ReadModelDb.open(config.projections.readModelsPath, readModels());
+  const db = ReadModelDb.open(config.projections.readModelsPath, readModels(config.projections));
   try {
     if (leaseHolder(db.file) === undefined) {
       const projector = new Projector({ store, db, domain: productionDomain });

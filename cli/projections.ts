@@ -39,8 +39,9 @@ export const run = async (args: string[]): Promise<number> => {
   const config = loadConfig();
   const liveFile = config.projections.readModelsPath;
   const scratch = path.join(path.dirname(liveFile), `readmodels.rebuild-${process.pid}.sqlite`);
-  const models = readModels();
-  const parallel = { workers: config.projections.rebuildWorkers, location: { dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl } };
+  const settings = { nodeHistoryMaxEntries: config.projections.nodeHistoryMaxEntries };
+  const models = readModels(settings);
+  const parallel = { workers: config.projections.rebuildWorkers, location: { dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl }, settings };
   const store = await openEventStore({ dataDir: config.store.dataDir, eventstoreUrl: config.store.eventstoreUrl });
   try {
     if (!verify) {

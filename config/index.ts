@@ -64,10 +64,7 @@ const nonNegativeInt = (v: string | undefined, name: string): number | undefined
 /** Ironic's default for node_history_max_entries */
 export const defaultNodeHistoryMaxEntries = 300;
 
-/**
- * IRONLOG_NODE_HISTORY_MAX_ENTRIES on its own: the history model reads it where no loaded config
- * reaches it (readModels() takes no config, and a rebuild's worker threads build their own).
- */
+/** IRONLOG_NODE_HISTORY_MAX_ENTRIES on its own (readModels()' default where no config is loaded). */
 export const nodeHistoryMaxEntries = (env: Env = process.env): number =>
   nonNegativeInt(env.IRONLOG_NODE_HISTORY_MAX_ENTRIES, 'IRONLOG_NODE_HISTORY_MAX_ENTRIES') ?? defaultNodeHistoryMaxEntries;
 

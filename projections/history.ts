@@ -383,9 +383,8 @@ export const historyModelName = 'history';
 
 export interface HistoryOptions {
   /**
-   * Ironic records kept per node, the newest; 0 keeps all. Default: IRONLOG_NODE_HISTORY_MAX_ENTRIES
-   * (config/), read here because readModels() takes no config and a rebuild's worker threads call
-   * it themselves (they see the same environment).
+   * Ironic records kept per node, the newest; 0 keeps all. readModels() passes the loaded
+   * configuration's; default: IRONLOG_NODE_HISTORY_MAX_ENTRIES (config/).
    */
   maxEntries?: number;
 }

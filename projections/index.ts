@@ -1,6 +1,7 @@
 // Every read model, in the order the projector runs them: the models that own an aggregate kind's
 // folded state come first (the others read the states before and after each event).
 
+import { nodeHistoryMaxEntries } from '../config/index.ts';
 import type { NodeState } from '../domain/node/evolve.ts';
 import type { HistoryEntry } from '../domain/node/events.ts';
 import { allocationsModel } from './allocations.ts';
@@ -30,7 +31,17 @@ export const nodeHistoryBinding: HistoryBinding = {
   },
 };
 
-export const readModels = (): ProjectionModel[] => [
+/** What configuration decides about the read models (config/ `projections`). */
+export interface ReadModelSettings {
+  /** Ironic records kept per node in the history model (0: all) */
+  nodeHistoryMaxEntries: number;
+}
+
+/**
+ * Every read model. `settings` comes from the loaded configuration; without it (tests, benches)
+ * from the environment, as config/ would read it.
+ */
+export const readModels = (settings: ReadModelSettings = { nodeHistoryMaxEntries: nodeHistoryMaxEntries() }): ProjectionModel[] => [
   nodesModel,
   portsModel,
   portgroupsModel,
@@ -41,5 +52,5 @@ export const readModels = (): ProjectionModel[] => [
   volumeTargetsModel,
   membershipModel,
   conductorsModel,
-  historyModel(nodeHistoryBinding),
+  historyModel(nodeHistoryBinding, { maxEntries: settings.nodeHistoryMaxEntries }),
 ];

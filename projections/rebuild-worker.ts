@@ -32,7 +32,7 @@ const run = async (): Promise<{ events: number; position: string }> => {
     store = fedStore(own, parentPort!, job.counter, readData, lookup);
   }
   removeDbFiles(job.file);
-  const db = ReadModelDb.open(job.file, readModels(), { bulk: true });
+  const db = ReadModelDb.open(job.file, readModels(job.settings), { bulk: true });
   const projector = new Projector({
     store,
     db,

@@ -3,6 +3,8 @@
 
 import * as fs from 'node:fs';
 import { typescriptWorker } from '../runtime/typescript-worker.ts';
+import { nodeHistoryMaxEntries } from '../config/index.ts';
+import type { ReadModelSettings } from './index.ts';
 import Database from 'better-sqlite3';
 import { CorruptStoredEvent } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -40,6 +42,8 @@ export interface RebuildOptions {
    */
   workers?: number;
   location?: StoreLocation;
+  /** what the workers build their read models with: the settings `models` were made with (readModels) */
+  settings?: ReadModelSettings;
   /**
    * events per read and per batch handed to a worker (default 2,000: each read is a statement and
    * a read transaction on both threads; measured ~5% less CPU than 500, same peak memory)
@@ -88,6 +92,8 @@ export interface PartitionJob {
   fed: boolean;
   /** the fed worker's count of handled batches (shared memory, see feed.ts) */
   counter?: Int32Array;
+  /** the worker's read models are readModels(settings), as the caller's are */
+  settings: ReadModelSettings;
 }
 
 const hexGroups = (n: number): string[][] => {
@@ -208,6 +214,7 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     batchSize,
     fed,
     counter: fed ? newFeedCounter() : undefined,
+    settings: o.settings ?? { nodeHistoryMaxEntries: nodeHistoryMaxEntries() },
   }));
   const running = parts.map(startWorker);
   try {

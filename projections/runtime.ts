@@ -19,7 +19,7 @@ export interface ReadModels {
   stop(): Promise<void>;
 }
 
-export const openReadModelDb = (config: IronlogConfig): ReadModelDb => ReadModelDb.open(config.projections.readModelsPath, readModels());
+export const openReadModelDb = (config: IronlogConfig): ReadModelDb => ReadModelDb.open(config.projections.readModelsPath, readModels(config.projections));
 
 /** Opens the read-model file and starts projecting the log into it (this process becomes its writer). */
 export const startReadModels = (

@@ -113,7 +113,7 @@ test('a rebuild (in this thread and in a fed worker thread) keeps the same recor
   const single = join(dir, 'single.sqlite');
   const fed = join(dir, 'fed.sqlite');
   await rebuild({ store, domain: productionDomain, models, file: single });
-  // the worker builds its models itself (readModels()), from the same environment
+  // no settings given: the worker builds its models with the environment's, as this thread did
   await rebuild({ store, domain: productionDomain, models, file: fed, workers: 1, location: { dataDir: dir } });
   const [l, a, b] = [liveFile, single, fed].map((f) => new Database(f, { readonly: true }));
   assert.equal(compareReadModels(l, a, models), []);
@@ -123,6 +123,16 @@ test('a rebuild (in this thread and in a fed worker thread) keeps the same recor
     assert.is(timeline(d, A).length, 8);
   }
   for (const d of [l, a, b]) d.close();
+});
+
+test('settings given to readModels and rebuild reach the worker threads, whatever the environment says', async () => {
+  const settings = { nodeHistoryMaxEntries: 2 }; // the environment says 3
+  const two = readModels(settings);
+  const fed = join(dir, 'fed-settings.sqlite');
+  await rebuild({ store, domain: productionDomain, models: two, file: fed, workers: 1, location: { dataDir: dir }, settings });
+  const d = new Database(fed, { readonly: true });
+  assert.equal(kept(d, A), [rec(6), rec(7)], 'the worker kept 2 records, as the given settings say');
+  d.close();
 });
 
 test('a restart with a lower limit trims every node at its first flush, also nodes given no new record', async () => {
