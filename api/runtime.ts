@@ -6,11 +6,11 @@
 // checkpoint to cover each write.
 
 import { dirname } from 'node:path';
-import { loadConfig, nodeHistoryMaxEntries, type IronlogConfig } from '../config/index.ts';
+import { loadConfig, type IronlogConfig } from '../config/index.ts';
 import { liveMembers } from '../domain/conductor/index.ts';
 import type { SecretBox } from '../domain/secrets.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { readModels as allReadModels, type ReadModelSettings } from '../projections/index.ts';
+import { defaultReadModelSettings, readModels as allReadModels, type ReadModelSettings } from '../projections/index.ts';
 import { ReadModelsBusy } from '../projections/lease.ts';
 import type { Projector } from '../projections/projector.ts';
 import { startReadModels, waitForCheckpoint } from '../projections/runtime.ts';
@@ -64,7 +64,7 @@ export const startApiRuntime = async (o: ApiRuntimeOptions): Promise<ApiRuntime>
   const defaults = loadConfig({ IRONLOG_DATA_DIR: dirname(o.readModelsPath) });
   const ironlogConfig: IronlogConfig = {
     ...defaults,
-    projections: { ...defaults.projections, readModelsPath: o.readModelsPath, nodeHistoryMaxEntries: o.readModelSettings?.nodeHistoryMaxEntries ?? nodeHistoryMaxEntries() },
+    projections: { ...defaults.projections, nodeHistoryMaxEntries: (o.readModelSettings ?? defaultReadModelSettings()).nodeHistoryMaxEntries, readModelsPath: o.readModelsPath },
   };
   let projector: Projector | undefined;
   let db: ReadModelDb;

@@ -89,7 +89,7 @@ export const run = async (args: string[], options: ApiRunOptions = {}): Promise<
       ...(nats ? { nats } : {}),
       store,
       readModelsPath: join(base.store.dataDir, readModelsFile),
-      readModelSettings: base.projections,
+      readModelSettings: { nodeHistoryMaxEntries: base.projections.nodeHistoryMaxEntries },
       secrets: createSecretBox(key.key),
       conductorHost: env.IRONLOG_CONDUCTOR_HOST || hostname(),
       conductorGroup: env.IRONLOG_CONDUCTOR_GROUP || '',

@@ -19,6 +19,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
+/**
+ * A writing connection's own wal_autocheckpoint (pages) while the worker checkpoints for it: only
+ * bounds the WAL should the worker fall behind (the event store's and the read models' files)
+ */
+export const FALLBACK_AUTOCHECKPOINT_PAGES = 12_000;
 /** frames estimated in the WAL since the last checkpoint request before asking for another */
 const CHECKPOINT_EVERY_FRAMES = 4_000;
 /** the worker ends itself after this long without a checkpoint to run */

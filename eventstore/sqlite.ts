@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { CorruptStoredEvent, DuplicateEventId, StoreUnavailable, WrongExpectedRevision } from './errors.ts';
-import { acquireCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
+import { acquireCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
 import type {
   AppendPrecondition,
   AppendResult,
@@ -62,8 +62,6 @@ const DEFAULT_BATCH_SIZE = 5_000;
 const SCHEMA_VERSION = 1;
 /** lock attempts retried after a turn of the event loop before waiting 1–2 ms between them */
 const IMMEDIATE_LOCK_RETRIES = 3;
-/** the appending connection's own autocheckpoint once the background one runs (pages) */
-const FALLBACK_AUTOCHECKPOINT_PAGES = 12_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (

@@ -123,8 +123,8 @@ class ChunkBuilder {
     if (this.e.length === 0) return;
     this.parts.push(JSON.stringify(this.e));
     this.e.length = 0;
-    // the values kept for comparison may be slices of a whole batch's metadata (feed.ts): copies
-    // of them do not keep that text alive while the chunk stays open
+    // the values kept for comparison may be slices of an event's whole metadata text
+    // (model.ts scanChangeMeta): copies of them do not keep that text alive while the chunk stays open
     this.actor = own(this.actor);
     this.corr = own(this.corr);
     if (this.caus !== null) this.caus = own(this.caus);

@@ -37,11 +37,11 @@ export interface ReadModelSettings {
   nodeHistoryMaxEntries: number;
 }
 
-/**
- * Every read model. `settings` comes from the loaded configuration; without it (tests, benches)
- * from the environment, as config/ would read it.
- */
-export const readModels = (settings: ReadModelSettings = { nodeHistoryMaxEntries: nodeHistoryMaxEntries() }): ProjectionModel[] => [
+/** The settings where no configuration is loaded (tests, benches): the environment's, as config/ reads it. */
+export const defaultReadModelSettings = (): ReadModelSettings => ({ nodeHistoryMaxEntries: nodeHistoryMaxEntries() });
+
+/** Every read model. `settings` comes from the loaded configuration (`config.projections`). */
+export const readModels = (settings: ReadModelSettings = defaultReadModelSettings()): ProjectionModel[] => [
   nodesModel,
   portsModel,
   portgroupsModel,

@@ -3,8 +3,7 @@
 
 import * as fs from 'node:fs';
 import { typescriptWorker } from '../runtime/typescript-worker.ts';
-import { nodeHistoryMaxEntries } from '../config/index.ts';
-import type { ReadModelSettings } from './index.ts';
+import { defaultReadModelSettings, type ReadModelSettings } from './index.ts';
 import Database from 'better-sqlite3';
 import { CorruptStoredEvent } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -214,7 +213,7 @@ const rebuildParallel = async (o: RebuildOptions, location: StoreLocation, worke
     batchSize,
     fed,
     counter: fed ? newFeedCounter() : undefined,
-    settings: o.settings ?? { nodeHistoryMaxEntries: nodeHistoryMaxEntries() },
+    settings: o.settings ?? defaultReadModelSettings(),
   }));
   const running = parts.map(startWorker);
   try {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { acquireCheckpointer, type Checkpointer } from '../eventstore/sqlite-checkpointer.ts';
+import { acquireCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES, type Checkpointer } from '../eventstore/sqlite-checkpointer.ts';
 import type { ProjectionModel } from './model.ts';
 
 export type Checkpoint = bigint | 'start';
@@ -61,7 +61,7 @@ export class ReadModelDb {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         // checkpoints run in a worker (noteCommit); this only bounds the WAL if that falls behind
-        db.pragma('wal_autocheckpoint = 12000');
+        db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
       }
       db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       const version = ReadModelDb.schemaVersion(models);
