@@ -116,8 +116,26 @@ export const checkAllowedFields = (req: FastifyRequest, fields: readonly string[
 };
 
 /** Removes the fields the requested version does not know (in place). */
+/** A versioned-fields table as pairs, with its newest version: most requests ask for it or later. */
+export interface VersionedTable {
+  pairs: readonly (readonly [field: string, minor: number])[];
+  newest: number;
+}
+const tables = new WeakMap<VersionedFields, VersionedTable>();
+export const versionedTable = (versioned: VersionedFields): VersionedTable => {
+  let table = tables.get(versioned);
+  if (!table) {
+    const pairs = Object.entries(versioned);
+    table = { pairs, newest: pairs.reduce((m, [, minor]) => Math.max(m, minor), 0) };
+    tables.set(versioned, table);
+  }
+  return table;
+};
+
 export const hideVersionedFields = <T extends Record<string, unknown>>(req: FastifyRequest, obj: T, versioned: VersionedFields): T => {
-  for (const [field, minor] of Object.entries(versioned)) if (field in obj && !allows(req, minor)) delete obj[field];
+  const table = versionedTable(versioned);
+  if (allows(req, table.newest)) return obj;
+  for (const [field, minor] of table.pairs) if (field in obj && !allows(req, minor)) delete obj[field];
   return obj;
 };
 

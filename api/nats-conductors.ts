@@ -10,6 +10,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { nullable } from '../domain/codecs.ts';
 import { liveMembers, type HardwareInterfaces } from '../domain/conductor/index.ts';
 import { domainError } from '../domain/errors.ts';
 import type { MembershipView } from '../conductor/membership-view.ts';
@@ -22,7 +23,7 @@ export const NODE_COMMAND_ACTION = 'node-command';
 /** an agent's heartbeat, args {agent_url, agent_version?, agent_verify_ca?}, result as node-command's */
 export const HEARTBEAT_ACTION = 'heartbeat';
 
-export const NodeCommandResultC = t.type({ position: t.union([t.string, t.null]) });
+export const NodeCommandResultC = t.type({ position: nullable(t.string) });
 
 export interface NatsConductorsOptions {
   view: MembershipView;

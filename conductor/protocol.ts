@@ -1,6 +1,7 @@
 // What travels on `ironlog.node.<owner>.<node uuid>` (conductor/README.md): one request, one reply.
 
 import * as t from 'io-ts';
+import { nullable, partial } from '../domain/codecs.ts';
 import type { DomainError, IronicErrorClass } from '../domain/errors.ts';
 
 export const NodePlacementC = t.type({ uuid: t.string, group: t.string, driver: t.string });
@@ -17,7 +18,7 @@ export const NodeRequest = t.intersection([
     /** the ring epoch the sender routed by; a receiver that is behind reads the log first */
     epoch: t.number,
   }),
-  t.partial({ correlationId: t.string }),
+  partial({ correlationId: t.string }),
 ]);
 export type NodeRequest = t.TypeOf<typeof NodeRequest>;
 
@@ -26,7 +27,7 @@ const WireError = t.type({ errorClass: t.string, status: t.number, message: t.st
 export const NodeReply = t.union([
   t.type({ status: t.literal('ok'), host: t.string, epoch: t.number, duplicate: t.boolean, result: t.unknown }),
   /** the receiver does not own the node at `epoch`; `owner` is who does, by its view */
-  t.type({ status: t.literal('not_owner'), host: t.string, epoch: t.number, owner: t.union([t.string, t.null]) }),
+  t.type({ status: t.literal('not_owner'), host: t.string, epoch: t.number, owner: nullable(t.string) }),
   t.type({ status: t.literal('error'), host: t.string, epoch: t.number, error: WireError }),
 ]);
 export type NodeReply = t.TypeOf<typeof NodeReply>;

@@ -2,6 +2,7 @@
 // deterministic event id that makes a retried command append nothing new.
 
 import * as t from 'io-ts';
+import { partial } from './codecs.ts';
 import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { EventMetadata } from '../eventstore/port.ts';
 
@@ -13,7 +14,7 @@ const Required = t.type({
   /** ISO 8601 */
   timestamp: t.string,
 });
-const Optional = t.partial({ commandId: t.string });
+const Optional = partial({ commandId: t.string });
 
 /** Extra keys are kept as they are (the port allows them). */
 export const EventMetadataC: t.Type<EventMetadata, EventMetadata, unknown> = new t.Type<EventMetadata, EventMetadata, unknown>(

@@ -101,7 +101,8 @@ const plainOf = (v: unknown): string => (typeof v === 'string' ? v : JSON.string
 /** Seals every clear value at a secret key (already sealed values and nulls stay as they are). */
 export const sealSecrets = (obj: Dict, box: SecretBox, scope: SecretScope = 'driver_info'): Dict => {
   const out: Dict = {};
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (isSealed(v) || v === null || v === undefined) out[k] = v;
     else if (isPlainObject(v) && recurses(scope)) out[k] = sealSecrets(v, box, scope);
     else if (isSecretKey(k, scope)) out[k] = box.seal(plainOf(v));
@@ -113,7 +114,8 @@ export const sealSecrets = (obj: Dict, box: SecretBox, scope: SecretScope = 'dri
 /** The dict with every secret (sealed, or clear at a secret key) replaced by `******`. */
 export const maskSecrets = (obj: Dict, scope: SecretScope = 'driver_info'): Dict => {
   const out: Dict = {};
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (isSealed(v)) out[k] = SECRET_MASK;
     else if (isPlainObject(v) && recurses(scope)) out[k] = maskSecrets(v, scope);
     else if (isSecretKey(k, scope) && v !== null && v !== undefined && v !== '') out[k] = SECRET_MASK;
@@ -125,7 +127,8 @@ export const maskSecrets = (obj: Dict, scope: SecretScope = 'driver_info'): Dict
 /** For the conductor, which needs the clear values (BMC password, agent token...). */
 export const openSecrets = (obj: Dict, box: SecretBox): Dict => {
   const out: Dict = {};
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (isSealed(v)) out[k] = box.open(v);
     else if (isPlainObject(v)) out[k] = openSecrets(v, box);
     else out[k] = v;
@@ -136,7 +139,8 @@ export const openSecrets = (obj: Dict, box: SecretBox): Dict => {
 /** Paths (`a.b`) of secret keys that hold a clear value. Empty means the dict may be stored. */
 export const findClearSecrets = (obj: Dict, scope: SecretScope, prefix = ''): string[] => {
   const found: string[] = [];
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (isSealed(v) || v === null || v === undefined) continue;
     if (isPlainObject(v) && recurses(scope)) found.push(...findClearSecrets(v, scope, `${prefix}${k}.`));
     else if (isSecretKey(k, scope)) found.push(`${prefix}${k}`);

@@ -308,14 +308,15 @@ class EventPublisher implements Publisher {
         const base = expectedSeq;
         const settled = await acked.publishAll(
           chunk.map(({ ev, json }, k) => {
+            // append, not set: a fresh header set has nothing to replace (set searches it twice)
             const h = natsHeaders();
-            h.set(Headers.position, json.position);
-            h.set(Headers.stream, ev.streamId);
-            h.set(Headers.revision, String(json.revision));
-            h.set(Headers.type, ev.type);
+            h.append(Headers.position, json.position);
+            h.append(Headers.stream, ev.streamId);
+            h.append(Headers.revision, String(json.revision));
+            h.append(Headers.type, ev.type);
             // JetStream's own: deduplication by event id, and stored only right after its predecessor
-            h.set('Nats-Msg-Id', ev.id);
-            h.set('Nats-Expected-Last-Sequence', String(base + k));
+            h.append('Nats-Msg-Id', ev.id);
+            h.append('Nats-Expected-Last-Sequence', String(base + k));
             return { subject: eventSubject(ev.streamId, ev.type), payload: JSON.stringify(json), headers: h };
           }),
         );

@@ -17,23 +17,39 @@ import { decodeForProjection } from '../projections/domain.ts';
 /** Replaces every secret in a JSON value by "******". */
 export type Masker = (value: unknown) => unknown;
 
-const scopeOfKey: Readonly<Record<string, SecretScope>> = {
-  driver_info: 'driver_info',
-  instance_info: 'instance_info',
-  driver_internal_info: 'driver_internal_info',
-  args: 'args',
-};
+// a Map: a key such as "constructor" in an event's dict must not find Object.prototype's
+const scopeOfKey: ReadonlyMap<string, SecretScope> = new Map<string, SecretScope>([
+  ['driver_info', 'driver_info'],
+  ['instance_info', 'instance_info'],
+  ['driver_internal_info', 'driver_internal_info'],
+  ['args', 'args'],
+]);
 
+/**
+ * Copies only what it masks (a value with nothing to mask comes back as itself): every event is
+ * rendered once for NATS and once per event-stream subscriber, and a deep copy of a node's
+ * fields was the publisher's largest allocation.
+ */
 export const maskDeep: Masker = (value) => {
   if (isSealed(value)) return SECRET_MASK;
-  if (Array.isArray(value)) return value.map(maskDeep);
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const scope = scopeOfKey[k];
-    out[k] = maskDeep(scope !== undefined && isPlainObject(v) ? maskSecrets(v, scope) : v);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const m = maskDeep(v);
+      if (m !== v) (out ??= value.slice())[i] = m;
+    }
+    return out ?? value;
   }
-  return out;
+  if (!isPlainObject(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    const scope = scopeOfKey.get(k);
+    const m = maskDeep(scope !== undefined && isPlainObject(v) ? maskSecrets(v, scope) : v);
+    if (m !== v) (out ??= { ...value })[k] = m;
+  }
+  return out ?? value;
 };
 
 export interface EventJson {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable, partial } from '../../domain/codecs.ts';
 import { allocationDeleteRefused, type AllocationChanges, type AllocationCreateFields } from '../../domain/allocation/index.ts';
 import { domainError } from '../../domain/errors.ts';
 import type { ResourceOptions } from '../app.ts';
@@ -45,18 +46,18 @@ const sortSpec: SortSpec = {
 };
 const states = ['allocating', 'active', 'error'];
 
-const str = t.union([t.string, t.null]);
+const str = nullable(t.string);
 const props = {
-  candidate_nodes: t.union([t.array(t.string), t.null]),
-  extra: t.union([t.UnknownRecord, t.null]),
+  candidate_nodes: nullable(t.array(t.string)),
+  extra: nullable(t.UnknownRecord),
   name: str,
   node: str,
   owner: str,
   resource_class: str,
-  traits: t.union([t.array(t.string), t.null]),
+  traits: nullable(t.array(t.string)),
   uuid: str,
 };
-export const AllocationBody = t.partial(props);
+export const AllocationBody = partial(props);
 const keys = Object.keys(props);
 
 export const allocationJson = (req: FastifyRequest, a: AllocationView, fields?: readonly string[]): Record<string, unknown> => {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import type { ResourceOptions } from '../app.ts';
 import { bodyOf, decodeBody, refuseUnknownKeys } from '../body.ts';
@@ -30,10 +31,10 @@ import { created, nextPage, patchRequest, showFields } from './crud.ts';
 
 const notFound = (uuid: string) => fromDomainError(domainError('ChassisNotFound', `Chassis ${uuid} could not be found.`));
 
-export const ChassisCreateBody = t.partial({
-  uuid: t.union([t.string, t.null]),
-  extra: t.union([t.UnknownRecord, t.null]),
-  description: t.union([t.string, t.null]),
+export const ChassisCreateBody = partial({
+  uuid: nullable(t.string),
+  extra: nullable(t.UnknownRecord),
+  description: nullable(t.string),
 });
 const chassisKeys = ['uuid', 'extra', 'description'] as const;
 

@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import type { ResourceOptions } from '../app.ts';
 import type { NodeView } from '../deps.ts';
@@ -27,7 +28,7 @@ export const askOwner = async <A>(ctx: ResourceOptions, req: FastifyRequest, n: 
 };
 
 /** A node action that wrote to the node: wait until the read models show it (read-your-writes). */
-export const PositionC = t.type({ position: t.union([t.string, t.null]) });
+export const PositionC = t.type({ position: nullable(t.string) });
 export const settlePosition = async (ctx: ResourceOptions, req: FastifyRequest, p: t.TypeOf<typeof PositionC>): Promise<void> =>
   waitForWrite(ctx, req, p.position === null ? undefined : BigInt(p.position));
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
-import { isPlainObject } from '../../domain/codecs.ts';
+import { isPlainObject, nullable, partial } from '../../domain/codecs.ts';
 import type { DeployTemplateChanges, DeployTemplateCreateFields, DeployTemplateStep } from '../../domain/deploytemplate/index.ts';
 import { domainError } from '../../domain/errors.ts';
 import { deployStepInterfaces } from '../../domain/provision/states.ts';
@@ -41,12 +41,12 @@ const fieldNames = ['uuid', 'created_at', 'updated_at', 'extra', 'name', 'steps'
 const sortSpec: SortSpec = { invalid: ['extra', 'steps'], known: ['uuid', 'name', 'created_at', 'updated_at'], versioned: {} };
 
 const props = {
-  extra: t.union([t.UnknownRecord, t.null]),
+  extra: nullable(t.UnknownRecord),
   name: t.string,
   steps: t.array(t.unknown),
-  uuid: t.union([t.string, t.null]),
+  uuid: nullable(t.string),
 };
-export const DeployTemplateBody = t.intersection([t.type({ name: t.string, steps: t.array(t.unknown) }), t.partial(props)]);
+export const DeployTemplateBody = t.intersection([t.type({ name: t.string, steps: t.array(t.unknown) }), partial(props)]);
 const keys = Object.keys(props);
 
 const stepKeys = ['interface', 'step', 'args', 'priority'];

@@ -14,6 +14,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { partial } from '../../domain/codecs.ts';
 import type { ResourceOptions } from '../app.ts';
 import { queryOf, rejectUnexpected } from '../collection.ts';
 import { clientError } from '../http-errors.ts';
@@ -27,7 +28,7 @@ import { argsBody } from './node-states.ts';
 const tags = ['nodes'];
 const MIN_MINOR = 63;
 
-const SupportedC = t.record(t.string, t.record(t.string, t.partial({ readonly: t.boolean, states: t.array(t.string) })));
+const SupportedC = t.record(t.string, t.record(t.string, partial({ readonly: t.boolean, states: t.array(t.string) })));
 const StateC = t.string;
 
 /** IndicatorAtComponent(unique_name=...) */

@@ -106,7 +106,8 @@ const maskInString = (s: string): string => {
 /** strutils.mask_dict_password(dict, "******"): recursive, by key, and inside strings. */
 export const maskSecrets = (dict: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(dict)) {
+  for (const k of Object.keys(dict)) {
+    const v = dict[k];
     // a value sealed by the domain ({"$secret": "v1:..."}) is a secret whatever its key
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && '$secret' in v && Object.keys(v).length === 1) out[k] = MASK;
     else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = maskSecrets(v as Record<string, unknown>);

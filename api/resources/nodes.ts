@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import { updatableFieldNames, type CreateFields, type UpdatableFields } from '../../domain/node/node.ts';
 import { sealSecrets, type SecretScope } from '../../domain/secrets.ts';
@@ -28,6 +29,7 @@ import {
   stringArg,
   stringListArg,
   uuidArg,
+  versionedTable,
   type Query,
   type SortSpec,
 } from '../collection.ts';
@@ -50,8 +52,8 @@ export { isValidLogicalName, reservedNodeNames } from './node-lookup.ts';
 
 // ---- the node body (node_schema) ---------------------------------------------------------------
 
-const str = t.union([t.string, t.null]);
-const dict = t.union([t.UnknownRecord, t.null]);
+const str = nullable(t.string);
+const dict = nullable(t.UnknownRecord);
 const boolish = t.union([t.string, t.boolean, t.null]);
 
 const interfaceProps = {
@@ -96,8 +98,8 @@ const nodeProps = {
   ...interfaceProps,
 };
 
-export const NodeCreateBody = t.intersection([t.type({ driver: t.string }), t.partial(nodeProps)]);
-const NodePatchedBody = t.partial({ ...nodeProps, protected: boolish, protected_reason: str });
+export const NodeCreateBody = t.intersection([t.type({ driver: t.string }), partial(nodeProps)]);
+const NodePatchedBody = partial({ ...nodeProps, protected: boolish, protected_reason: str });
 const createKeys = Object.keys(nodeProps);
 const patchKeys = [...createKeys, 'protected', 'protected_reason'];
 
@@ -130,7 +132,9 @@ const validateNodeBody = (value: unknown, keys: readonly string[]): NodeBody => 
 
 /** reject_fields_in_newer_versions (POST): a too-new field with a non-empty value → 406. */
 const rejectNewerFields = (req: FastifyRequest, body: Record<string, unknown>): void => {
-  for (const [field, minor] of Object.entries(nodeVersionedFields)) {
+  const table = versionedTable(nodeVersionedFields);
+  if (allows(req, table.newest)) return;
+  for (const [field, minor] of table.pairs) {
     if (allows(req, minor)) continue;
     if (field === 'name' && (body.name === undefined || body.name === null)) continue;
     const empty = field === 'conductor_group' ? '' : null;
@@ -354,7 +358,7 @@ export const nodeRoutes = async (app: FastifyInstance, ctx: ResourceOptions): Pr
 
   app.post(
     '/v1/nodes',
-    { schema: { tags, summary: 'Create (enroll) a node', body: jsonSchemaOf(t.exact(t.partial(nodeProps))), response: { 201: nodeSchema } } },
+    { schema: { tags, summary: 'Create (enroll) a node', body: jsonSchemaOf(t.exact(partial(nodeProps))), response: { 201: nodeSchema } } },
     async (req, reply) => {
       rejectUnexpected(queryOf(req), []);
       const raw = bodyOf(req.body);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import { isMac, normaliseMac } from '../../domain/mac.ts';
 import { portgroupNotEmpty, type PortgroupChanges, type PortgroupCreateFields } from '../../domain/portgroup/index.ts';
@@ -49,18 +50,18 @@ const sortSpec: SortSpec = {
 /** [DEFAULT]default_portgroup_mode */
 const DEFAULT_MODE = 'active-backup';
 
-const str = t.union([t.string, t.null]);
+const str = nullable(t.string);
 const props = {
   address: str,
-  extra: t.union([t.UnknownRecord, t.null]),
+  extra: nullable(t.UnknownRecord),
   mode: str,
   name: str,
   node_uuid: t.string,
-  properties: t.union([t.UnknownRecord, t.null]),
+  properties: nullable(t.UnknownRecord),
   standalone_ports_supported: t.union([t.string, t.boolean, t.null]),
   uuid: str,
 };
-export const PortgroupBody = t.intersection([t.type({ node_uuid: t.string }), t.partial(props)]);
+export const PortgroupBody = t.intersection([t.type({ node_uuid: t.string }), partial(props)]);
 const keys = Object.keys(props);
 
 interface ValidPortgroup {

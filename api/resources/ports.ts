@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
-import { isPlainObject } from '../../domain/codecs.ts';
+import { isPlainObject, nullable, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import { isMac, normaliseMac } from '../../domain/mac.ts';
 import type { PortChanges, PortCreateFields } from '../../domain/port/index.ts';
@@ -59,20 +59,20 @@ const sortSpec: SortSpec = {
   versioned: portVersionedFields,
 };
 
-const str = t.union([t.string, t.null]);
+const str = nullable(t.string);
 const boolish = t.union([t.string, t.boolean, t.null]);
 const portProps = {
   address: t.string,
-  extra: t.union([t.UnknownRecord, t.null]),
+  extra: nullable(t.UnknownRecord),
   is_smartnic: boolish,
-  local_link_connection: t.union([t.UnknownRecord, t.null]),
+  local_link_connection: nullable(t.UnknownRecord),
   node_uuid: t.string,
   physical_network: str,
   portgroup_uuid: str,
   pxe_enabled: boolish,
   uuid: str,
 };
-export const PortBody = t.intersection([t.type({ address: t.string, node_uuid: t.string }), t.partial(portProps)]);
+export const PortBody = t.intersection([t.type({ address: t.string, node_uuid: t.string }), partial(portProps)]);
 const portKeys = Object.keys(portProps);
 
 const llcKeys = ['port_id', 'switch_id', 'switch_info', 'hostname', 'network_type'];

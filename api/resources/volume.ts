@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as t from 'io-ts';
+import { nullable, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import type { VolumeConnectorChanges, VolumeConnectorCreateFields } from '../../domain/volumeconnector/index.ts';
 import type { VolumeTargetChanges, VolumeTargetCreateFields } from '../../domain/volumetarget/index.ts';
@@ -40,12 +41,12 @@ const connectorTypes = ['iqn', 'ip', 'mac', 'wwnn', 'wwpn', 'port', 'portal'];
 
 const ConnectorBody = t.intersection([
   t.type({ connector_id: t.string, node_uuid: t.string, type: t.string }),
-  t.partial({ extra: t.union([t.UnknownRecord, t.null]), uuid: t.union([t.string, t.null]) }),
+  partial({ extra: nullable(t.UnknownRecord), uuid: nullable(t.string) }),
 ]);
 const connectorKeys = ['connector_id', 'extra', 'node_uuid', 'type', 'uuid'];
 const TargetBody = t.intersection([
   t.type({ boot_index: t.union([t.number, t.string]), node_uuid: t.string, volume_id: t.string, volume_type: t.string }),
-  t.partial({ extra: t.union([t.UnknownRecord, t.null]), properties: t.union([t.UnknownRecord, t.null]), uuid: t.union([t.string, t.null]) }),
+  partial({ extra: nullable(t.UnknownRecord), properties: nullable(t.UnknownRecord), uuid: nullable(t.string) }),
 ]);
 const targetKeys = ['boot_index', 'extra', 'node_uuid', 'properties', 'uuid', 'volume_id', 'volume_type'];
 

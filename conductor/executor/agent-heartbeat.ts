@@ -31,7 +31,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Dict } from '../../domain/codecs.ts';
-import { firstError } from '../../domain/codecs.ts';
+import { firstError, partial } from '../../domain/codecs.ts';
 import { domainError } from '../../domain/errors.ts';
 import { nodeErrors, type Node, type Step, type StepKind } from '../../domain/node/index.ts';
 import { HEARTBEAT_ALLOWED_STATES } from '../../domain/provision/states.ts';
@@ -49,7 +49,7 @@ import type { NodeTask, TaskCommand } from './task.ts';
 export const HEARTBEAT_ACTION = 'heartbeat';
 
 /** What the API forwards (the token stays with the API, which has checked it). */
-export const HeartbeatArgsC = t.intersection([t.type({ agent_url: t.string }), t.partial({ agent_version: t.string, agent_verify_ca: t.string })], 'HeartbeatArgs');
+export const HeartbeatArgsC = t.intersection([t.type({ agent_url: t.string }), partial({ agent_version: t.string, agent_verify_ca: t.string })], 'HeartbeatArgs');
 export type HeartbeatArgs = t.TypeOf<typeof HeartbeatArgsC>;
 
 const positionText = (p: bigint | undefined): string | null => (p === undefined ? null : p.toString());

@@ -11,7 +11,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { firstError, isPlainObject, type Dict } from '../../domain/codecs.ts';
+import { type Dict, firstError, isPlainObject, partial } from '../../domain/codecs.ts';
 import { domainError, type DomainError } from '../../domain/errors.ts';
 import type { Node } from '../../domain/node/index.ts';
 import { failureText, indicatorStates, type DriverPassthruMethod, type IndicatorState, type Task, type VendorInterface } from '../../drivers/base.ts';
@@ -32,7 +32,7 @@ export const driverNotFound = (name: string): DomainError => domainError('NotFou
 
 export const IndicatorArgs = t.type({ component: t.string, indicator: t.string });
 export const SetIndicatorArgs = t.type({ component: t.string, indicator: t.string, state: t.string });
-export const SupportedIndicatorArgs = t.partial({ component: t.string });
+export const SupportedIndicatorArgs = partial({ component: t.string });
 
 export const supportedIndicators = async (driver: Driver, node: Node, component?: string): Promise<unknown> => {
   const m = driver.management;
@@ -79,8 +79,8 @@ export const setIndicator = async (driver: Driver, task: Task, component: string
 // ---- driver vendor passthru -------------------------------------------------------------------
 
 export const DriverArgs = t.type({ driver: t.string });
-export const NodeVendorArgs = t.intersection([t.type({ method: t.string }), t.partial({ http_method: t.string, info: t.unknown })]);
-export const DriverVendorArgs = t.intersection([t.type({ driver: t.string, method: t.string }), t.partial({ http_method: t.string, info: t.unknown })]);
+export const NodeVendorArgs = t.intersection([t.type({ method: t.string }), partial({ http_method: t.string, info: t.unknown })]);
+export const DriverVendorArgs = t.intersection([t.type({ driver: t.string, method: t.string }), partial({ http_method: t.string, info: t.unknown })]);
 
 /** The answer of a passthru call, as Ironic's RPC returns it. */
 export interface PassthruReply {

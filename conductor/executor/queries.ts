@@ -5,7 +5,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { firstError, isPlainObject, type Dict } from '../../domain/codecs.ts';
+import { type Dict, firstError, isPlainObject, partial } from '../../domain/codecs.ts';
 import { domainError, isDomainError, type DomainError } from '../../domain/errors.ts';
 import type { Node } from '../../domain/node/index.ts';
 import { failureText, interfaceTypes, type Task } from '../../drivers/base.ts';
@@ -99,7 +99,7 @@ const validate: Query<unknown> = async (_ex, node, driver) => {
 
 // ---- management -------------------------------------------------------------------------------------
 
-const SetBootDeviceArgs = t.intersection([t.type({ boot_device: t.string }), t.partial({ persistent: t.boolean })]);
+const SetBootDeviceArgs = t.intersection([t.type({ boot_device: t.string }), partial({ persistent: t.boolean })]);
 
 const getBootDevice: Query<unknown> = async (_ex, node, driver) => {
   await driver.management.validate(readTask(node));
@@ -136,7 +136,7 @@ const getConsole: Query<unknown> = async (_ex, node, driver) => {
 
 // ---- vendor passthru --------------------------------------------------------------------------------
 
-const VendorArgs = t.intersection([t.type({ method: t.string }), t.partial({ http_method: t.string, info: t.unknown })]);
+const VendorArgs = t.intersection([t.type({ method: t.string }), partial({ http_method: t.string, info: t.unknown })]);
 
 const vendorPassthru: Query<t.TypeOf<typeof VendorArgs>> = async (ex, node, driver, args, req, ctx) => {
   const routes = driver.vendor.routes();

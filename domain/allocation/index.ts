@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC, message, nullable, TimestampC } from '../codecs.ts';
+import { DictC, message, nullable, partial, TimestampC } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError, type DomainError } from '../errors.ts';
 
@@ -27,10 +27,10 @@ export const AllocationFieldsC = t.type(
   'AllocationFields',
 );
 export type AllocationFields = t.TypeOf<typeof AllocationFieldsC>;
-export const AllocationChangesC = t.partial({ name: nullable(t.string), extra: DictC }, 'AllocationChanges');
+export const AllocationChangesC = partial({ name: nullable(t.string), extra: DictC }, 'AllocationChanges');
 export type AllocationChanges = t.TypeOf<typeof AllocationChangesC>;
 /** `node_uuid` given = backfill (≥1.58) of an existing active node, resolved by the handler. */
-export const AllocationCreateFieldsC = t.partial(
+export const AllocationCreateFieldsC = partial(
   {
     name: nullable(t.string),
     node_uuid: nullable(t.string),

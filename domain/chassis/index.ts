@@ -3,13 +3,13 @@
 
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC, nullable } from '../codecs.ts';
+import { DictC, nullable, partial } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError, type DomainError } from '../errors.ts';
 
 export const ChassisFieldsC = t.type({ description: nullable(t.string), extra: DictC }, 'ChassisFields');
 export type ChassisFields = t.TypeOf<typeof ChassisFieldsC>;
-export const ChassisChangesC = t.partial(ChassisFieldsC.props, 'ChassisChanges');
+export const ChassisChangesC = partial(ChassisFieldsC.props, 'ChassisChanges');
 export type ChassisChanges = t.TypeOf<typeof ChassisChangesC>;
 
 export const chassisNotEmpty = (uuid: string): DomainError =>

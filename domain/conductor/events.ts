@@ -11,6 +11,7 @@
 // by its incarnation, not just its hostname.
 
 import * as t from 'io-ts';
+import { nullable } from '../codecs.ts';
 
 /** Ironic's conductor_hardware_interfaces rows, grouped: hardware type -> interface type -> names. */
 export const InterfaceSet = t.type({ enabled: t.array(t.string), default: t.string });
@@ -28,7 +29,7 @@ export const ConductorRegistered = t.type({
     hardwareTypes: t.array(t.string),
     interfaces: HardwareInterfaces,
     /** the incarnation this one replaces (a restart before the old run was declared lost) */
-    replaces: t.union([t.string, t.null]),
+    replaces: nullable(t.string),
   }),
 });
 export type ConductorRegistered = t.TypeOf<typeof ConductorRegistered>;

@@ -3,7 +3,7 @@
 
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC } from '../codecs.ts';
+import { DictC, partial } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError, type DomainError } from '../errors.ts';
 import { deployStepInterfaces } from '../provision/states.ts';
@@ -20,10 +20,10 @@ export const DeployTemplateFieldsC = t.type(
   'DeployTemplateFields',
 );
 export type DeployTemplateFields = t.TypeOf<typeof DeployTemplateFieldsC>;
-export const DeployTemplateChangesC = t.partial(DeployTemplateFieldsC.props, 'DeployTemplateChanges');
+export const DeployTemplateChangesC = partial(DeployTemplateFieldsC.props, 'DeployTemplateChanges');
 export type DeployTemplateChanges = t.TypeOf<typeof DeployTemplateChangesC>;
 export const DeployTemplateCreateFieldsC = t.intersection(
-  [t.type({ name: t.string, steps: t.array(DeployTemplateStepC) }), t.partial({ extra: DictC })],
+  [t.type({ name: t.string, steps: t.array(DeployTemplateStepC) }), partial({ extra: DictC })],
   'DeployTemplateCreateFields',
 );
 export type DeployTemplateCreateFields = t.TypeOf<typeof DeployTemplateCreateFieldsC>;

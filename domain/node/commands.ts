@@ -4,7 +4,7 @@
 // they act under): the node fences them if another host or an older ring epoch holds it.
 
 import * as t from 'io-ts';
-import { DictC, message, nullable, TimestampC } from '../codecs.ts';
+import { DictC, message, nullable, partial, TimestampC } from '../codecs.ts';
 import { PowerStateC, PowerTargetC } from '../power/states.ts';
 import { ProvisionEventC, ProvisionVerbC } from '../provision/states.ts';
 import { SealedDriverInternalInfoC, SealedSecretC } from '../secrets.ts';
@@ -17,7 +17,7 @@ export type Holder = t.TypeOf<typeof HolderC>;
 
 const base = { uuid: t.string, at: TimestampC };
 const cmd = <T extends string, P extends t.Props, O extends t.Props = {}>(type: T, props: P, optional?: O) =>
-  message(type, t.intersection([t.type({ ...base, ...props }), t.partial((optional ?? {}) as O)]));
+  message(type, t.intersection([t.type({ ...base, ...props }), partial((optional ?? {}) as O)]));
 
 export const CreateNode = cmd(
   'CreateNode',

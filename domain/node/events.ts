@@ -3,7 +3,7 @@
 // are only ever sealed: the codecs refuse clear ones.
 
 import * as t from 'io-ts';
-import { DictC, message, nullable, TimestampC } from '../codecs.ts';
+import { DictC, message, nullable, partial, TimestampC } from '../codecs.ts';
 import { PowerStateC, PowerTargetC } from '../power/states.ts';
 import { ProvisionEventC, ProvisionStateC, ProvisionVerbC } from '../provision/states.ts';
 import { SealedDriverInternalInfoC, SealedSecretC } from '../secrets.ts';
@@ -12,7 +12,7 @@ import { StepC, StepKindC } from './steps.ts';
 
 const base = { uuid: t.string, at: TimestampC };
 const ev = <T extends string, P extends t.Props, O extends t.Props = {}>(type: T, props: P, optional?: O) =>
-  message(type, t.intersection([t.type({ ...base, ...props }), t.partial((optional ?? {}) as O)]));
+  message(type, t.intersection([t.type({ ...base, ...props }), partial((optional ?? {}) as O)]));
 
 export const HistoryEntryC = t.type(
   {

@@ -3,7 +3,7 @@
 // `conductor` is computed from the hash ring and is not stored.
 
 import * as t from 'io-ts';
-import { DictC, nullable, TimestampC } from '../codecs.ts';
+import { DictC, nullable, partial, TimestampC } from '../codecs.ts';
 import { PowerStateC } from '../power/states.ts';
 import { ProvisionStateC } from '../provision/states.ts';
 import { SealedDriverInfoC, SealedDriverInternalInfoC, SealedInstanceInfoC } from '../secrets.ts';
@@ -33,7 +33,7 @@ const interfaceProps = Object.fromEntries(interfaceFields.map((f) => [f, nullabl
 
 export const VifC = t.intersection([
   t.type({ id: t.string }),
-  t.partial({ port_uuid: t.string, portgroup_uuid: t.string }),
+  partial({ port_uuid: t.string, portgroup_uuid: t.string }),
 ]);
 export type Vif = t.TypeOf<typeof VifC>;
 
@@ -103,12 +103,12 @@ export const NodeC = t.type(
 export type Node = t.TypeOf<typeof NodeC>;
 
 /** What PATCH may change (reference §3.2 "Allowed top-level paths"). */
-export const UpdatableFieldsC = t.partial(userProps, 'NodeUpdatableFields');
+export const UpdatableFieldsC = partial(userProps, 'NodeUpdatableFields');
 export type UpdatableFields = t.TypeOf<typeof UpdatableFieldsC>;
 export const updatableFieldNames = Object.keys(userProps) as (keyof UpdatableFields)[];
 
 /** Fields only the conductor sets as it works (Ironic's node.save() under its lock). */
-export const InternalFieldsC = t.partial(
+export const InternalFieldsC = partial(
   {
     instance_info: SealedInstanceInfoC,
     instance_uuid: nullable(t.string),
@@ -127,7 +127,7 @@ export const InternalFieldsC = t.partial(
 export type InternalFields = t.TypeOf<typeof InternalFieldsC>;
 
 /** Node fields a create command may carry (everything else gets its default). */
-export const CreateFieldsC = t.intersection([t.type({ driver: t.string }), t.partial(userProps)], 'NodeCreateFields');
+export const CreateFieldsC = t.intersection([t.type({ driver: t.string }), partial(userProps)], 'NodeCreateFields');
 export type CreateFields = t.TypeOf<typeof CreateFieldsC>;
 
 export const emptyInterfaces = (): Record<InterfaceField, string | null> =>

@@ -3,12 +3,13 @@
 // reboot_requested, abort_after...) ride along untouched.
 
 import * as t from 'io-ts';
+import { partial } from '../codecs.ts';
 import { SealedArgsC } from '../secrets.ts';
 
 export const StepC = t.intersection(
   [
     t.type({ interface: t.string, step: t.string }),
-    t.partial({ args: SealedArgsC, priority: t.union([t.number, t.string]) }),
+    partial({ args: SealedArgsC, priority: t.union([t.number, t.string]) }),
   ],
   'Step',
 );

@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC, jsonEqual, message, nullable, TimestampC, type Dict } from '../codecs.ts';
+import { type Dict, DictC, jsonEqual, message, nullable, partial, TimestampC } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError, type DomainError } from '../errors.ts';
 import { invalidMac, isMac, normaliseMac } from '../mac.ts';
@@ -27,7 +27,7 @@ export const PortFieldsC = t.type(
 );
 export type PortFields = t.TypeOf<typeof PortFieldsC>;
 const { internal_info: _internal, ...userProps } = PortFieldsC.props;
-export const PortChangesC = t.partial(userProps, 'PortChanges');
+export const PortChangesC = partial(userProps, 'PortChanges');
 export type PortChanges = t.TypeOf<typeof PortChangesC>;
 export const PortCreateFieldsC = t.intersection([t.type({ address: t.string, node_uuid: t.string }), PortChangesC], 'PortCreateFields');
 export type PortCreateFields = t.TypeOf<typeof PortCreateFieldsC>;

@@ -3,7 +3,7 @@
 
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC, nullable } from '../codecs.ts';
+import { DictC, nullable, partial } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError, type DomainError } from '../errors.ts';
 import { invalidMac, isMac, normaliseMac } from '../mac.ts';
@@ -27,10 +27,10 @@ export const PortgroupFieldsC = t.type(
 export type PortgroupFields = t.TypeOf<typeof PortgroupFieldsC>;
 const { internal_info: _internal, mode: _mode, ...userProps } = PortgroupFieldsC.props;
 /** `mode: null` is a PATCH remove, which Ironic refuses (400). */
-export const PortgroupChangesC = t.partial({ ...userProps, mode: nullable(t.string) }, 'PortgroupChanges');
+export const PortgroupChangesC = partial({ ...userProps, mode: nullable(t.string) }, 'PortgroupChanges');
 export type PortgroupChanges = t.TypeOf<typeof PortgroupChangesC>;
 export const PortgroupCreateFieldsC = t.intersection(
-  [t.type({ node_uuid: t.string }), t.partial({ ...userProps, mode: t.string })],
+  [t.type({ node_uuid: t.string }), partial({ ...userProps, mode: t.string })],
   'PortgroupCreateFields',
 );
 export type PortgroupCreateFields = t.TypeOf<typeof PortgroupCreateFieldsC>;

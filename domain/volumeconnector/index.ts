@@ -2,7 +2,7 @@
 
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC } from '../codecs.ts';
+import { DictC, partial } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError } from '../errors.ts';
 
@@ -15,10 +15,10 @@ export const VolumeConnectorFieldsC = t.type(
   'VolumeConnectorFields',
 );
 export type VolumeConnectorFields = t.TypeOf<typeof VolumeConnectorFieldsC>;
-export const VolumeConnectorChangesC = t.partial(VolumeConnectorFieldsC.props, 'VolumeConnectorChanges');
+export const VolumeConnectorChangesC = partial(VolumeConnectorFieldsC.props, 'VolumeConnectorChanges');
 export type VolumeConnectorChanges = t.TypeOf<typeof VolumeConnectorChangesC>;
 export const VolumeConnectorCreateFieldsC = t.intersection(
-  [t.type({ node_uuid: t.string, type: VolumeConnectorTypeC, connector_id: t.string }), t.partial({ extra: DictC })],
+  [t.type({ node_uuid: t.string, type: VolumeConnectorTypeC, connector_id: t.string }), partial({ extra: DictC })],
   'VolumeConnectorCreateFields',
 );
 export type VolumeConnectorCreateFields = t.TypeOf<typeof VolumeConnectorCreateFieldsC>;

@@ -2,7 +2,7 @@
 
 import * as t from 'io-ts';
 import type { Decider } from '../decider.ts';
-import { DictC } from '../codecs.ts';
+import { DictC, partial } from '../codecs.ts';
 import { crudCodecs, crudDecider, type CrudCommand, type CrudEvent, type Lifecycle } from '../crud.ts';
 import { domainError } from '../errors.ts';
 
@@ -11,12 +11,12 @@ export const VolumeTargetFieldsC = t.type(
   'VolumeTargetFields',
 );
 export type VolumeTargetFields = t.TypeOf<typeof VolumeTargetFieldsC>;
-export const VolumeTargetChangesC = t.partial(VolumeTargetFieldsC.props, 'VolumeTargetChanges');
+export const VolumeTargetChangesC = partial(VolumeTargetFieldsC.props, 'VolumeTargetChanges');
 export type VolumeTargetChanges = t.TypeOf<typeof VolumeTargetChangesC>;
 export const VolumeTargetCreateFieldsC = t.intersection(
   [
     t.type({ node_uuid: t.string, volume_type: t.string, boot_index: t.number, volume_id: t.string }),
-    t.partial({ properties: DictC, extra: DictC }),
+    partial({ properties: DictC, extra: DictC }),
   ],
   'VolumeTargetCreateFields',
 );

@@ -44,4 +44,25 @@ test('maskDeep: sealed values anywhere, and password-like keys of the dicts Iron
   assert.not.ok(JSON.stringify(masked).includes('$secret'));
 });
 
+test('maskDeep: copies only what it masks, never changes its input, no scope from Object.prototype', () => {
+  const sealed = { $secret: 'v1:QUJDRA==' };
+  const clean = { node: { name: 'n1', extra: { a: [1, { b: 2 }] }, properties: { cpus: 4 } }, list: ['x', { y: null }] };
+  const before = JSON.stringify(clean);
+  assert.is(maskDeep(clean), clean);
+  const input = { node: { name: 'n1', extra: { keep: { same: true } }, driver_info: { ipmi_password: sealed, ipmi_address: 'a' } }, items: [{ k: 1 }, sealed] };
+  const inputText = JSON.stringify(input);
+  const masked = maskDeep(input) as typeof input & { items: unknown[] };
+  assert.is(JSON.stringify(input), inputText, 'the input is left as it was');
+  assert.is.not(masked, input);
+  assert.is.not(masked.node, input.node);
+  assert.is(masked.node.extra, input.node.extra, 'an untouched branch is shared, not copied');
+  assert.is(masked.items[0], input.items[0]);
+  assert.equal(masked.items[1], '******');
+  assert.equal(masked.node.driver_info, { ipmi_password: '******', ipmi_address: 'a' });
+  // "constructor" is an ordinary key of a dict: its password-like keys are a dict's own business
+  // (compared as JSON: uvu's deep equality reads `constructor` itself)
+  assert.is(JSON.stringify(maskDeep(JSON.parse('{"constructor":{"password":"p"}}'))), '{"constructor":{"password":"p"}}');
+  assert.is(JSON.stringify(clean), before);
+});
+
 test.run();
