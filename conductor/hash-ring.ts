@@ -6,11 +6,12 @@
 //
 // Pure apart from node:crypto's md5, which is deterministic.
 
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export const defaultPartitionExponent = 5;
 
-const md5Int = (data: string | Buffer): bigint => BigInt('0x' + createHash('md5').update(data).digest('hex'));
+// node's one-shot hash: a Hash object per key cost more than the digest (a string is hashed as UTF-8)
+const md5Int = (data: string): bigint => BigInt('0x' + hash('md5', data));
 
 // A key's position depends on the key alone, and every request, fence and index update looks the
 // same node uuids up again (md5 + BigInt were ~10% of a conductor's CPU under dispatch load).
@@ -20,7 +21,7 @@ const keyPositions = new Map<string, bigint>();
 const keyPosition = (key: string): bigint => {
   let h = keyPositions.get(key);
   if (h === undefined) {
-    h = md5Int(Buffer.from(key, 'utf8'));
+    h = md5Int(key);
     if (keyPositions.size >= KEY_CACHE_SIZE) keyPositions.clear();
     keyPositions.set(key, h);
   }

@@ -3,7 +3,8 @@
 
 import * as t from 'io-ts';
 import { partial } from './codecs.ts';
-import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
+import { hash } from 'node:crypto';
+import { parse as uuidParse } from 'uuid';
 import type { EventMetadata } from '../eventstore/port.ts';
 
 const Required = t.type({
@@ -31,10 +32,19 @@ export const EventMetadataC: t.Type<EventMetadata, EventMetadata, unknown> = new
 export const EVENT_ID_NAMESPACE = '6f1d3a0e-4b7c-5e21-9a8d-2c3b4e5f6a70';
 
 /** The id of the `index`-th event a command produced: the same command id always yields the same ids. */
-// The same ids as uuidv5(name string, namespace string), for less work on every event appended:
-// uuid parses a string namespace twice per call and encodes the name through URI escaping.
-const namespaceBytes = uuidParse(EVENT_ID_NAMESPACE);
-const utf8 = new TextEncoder();
-export const eventIdFor = (commandId: string, index: number): string => uuidv5(utf8.encode(`${commandId}#${index}`), namespaceBytes);
+// RFC 4122 version 5 (SHA-1 of namespace + name), the same ids as uuid's v5(name, namespace):
+// node's one-shot crypto.hash costs a fraction of a Hash object (createHash, update, digest),
+// which uuid makes per call, on every event appended (tests/domain/aggregates.test.ts compares).
+const namespaceBytes = Buffer.from(uuidParse(EVENT_ID_NAMESPACE));
+export const eventIdFor = (commandId: string, index: number): string => {
+  const name = `${commandId}#${index}`;
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
+  namespaceBytes.copy(input, 0);
+  input.write(name, 16, 'utf8');
+  const h = hash('sha1', input, 'hex');
+  // version 5 in the high nibble of byte 6, the RFC 4122 variant (10xx) in the top bits of byte 8
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
 
 export const actorForConductor = (host: string): string => `conductor:${host}`;

@@ -252,6 +252,24 @@ test('invalid UUIDs, names and MACs in paths, queries and bodies → 400 (or 404
   assert.is(await t.count(), before);
 });
 
+test('a "__proto__" key in a body is dropped, spelled out or escaped; nothing else is', async () => {
+  for (const [label, extraText] of [
+    ['plain', '{"__proto__": {"polluted": 1}, "keep": "\\u0041"}'],
+    ['escaped', '{"\\u005f_proto__": {"polluted": 1}, "keep": "\\u0041"}'],
+  ] as const) {
+    const r = await send('POST', '/v1/nodes', `{"driver": "fake-hardware", "extra": ${extraText}}`);
+    assert.is(r.statusCode, 201, `${label}: ${r.body.slice(0, 200)}`);
+    const extra = (JSON.parse(r.body) as J).extra as J;
+    assert.equal(Object.keys(extra), ['keep'], label);
+    assert.is(extra.keep, 'A', label);
+    assert.is(({} as J).polluted, undefined);
+  }
+  // a body with no such key and no escapes: parsed as it is
+  const r = await json('POST', '/v1/nodes', { driver: 'fake-hardware', extra: { proto: '__', list: [1, { a: null }] } });
+  assert.is(r.status, 201);
+  assert.equal(r.body.extra, { proto: '__', list: [1, { a: null }] });
+});
+
 test('property: arbitrary JSON bodies on every endpoint never give a 5xx', async () => {
   const arbitraryBody = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }),

@@ -12,7 +12,9 @@ import { deployTemplateDecider } from '../../domain/deploytemplate/index.ts';
 import { volumeConnectorDecider } from '../../domain/volumeconnector/index.ts';
 import { volumeTargetDecider } from '../../domain/volumetarget/index.ts';
 import { decodeStoredEvent, deciders, eventTypes } from '../../domain/index.ts';
-import { eventIdFor, EventMetadataC } from '../../domain/metadata.ts';
+import { v5 as uuidv5 } from 'uuid';
+import fc from 'fast-check';
+import { EVENT_ID_NAMESPACE, eventIdFor, EventMetadataC } from '../../domain/metadata.ts';
 import { aggregateKinds } from '../../domain/streams.ts';
 import { sealSecrets } from '../../domain/secrets.ts';
 import { createSecretBox } from '../../secrets/secret-box.ts';
@@ -103,6 +105,9 @@ test('metadata: deterministic event ids, codec', () => {
   assert.is.not(eventIdFor('cmd-1', 0), eventIdFor('cmd-1', 1));
   assert.is.not(eventIdFor('cmd-1', 0), eventIdFor('cmd-2', 0));
   assert.match(eventIdFor('cmd-1', 0), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  // the ids stored so far are uuid's v5 of "<commandId>#<index>" in the fixed namespace: they never change
+  assert.is(eventIdFor('cmd-1', 0), uuidv5('cmd-1#0', EVENT_ID_NAMESPACE));
+  fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.nat(), (id, i) => eventIdFor(id, i) === uuidv5(`${id}#${i}`, EVENT_ID_NAMESPACE)), { numRuns: 2000 });
   const m = { correlationId: 'c', causationId: 'c', actor: 'admin', timestamp: at, commandId: 'cmd-1', extra: 1 };
   assert.equal(EventMetadataC.decode(m), E.right(m));
   assert.ok(E.isLeft(EventMetadataC.decode({ correlationId: 'c' })));
