@@ -24,7 +24,12 @@ export interface OpenOptions {
 
 export class ReadModelDb {
   private readonly readCheckpoints: Database.Statement<[], { name: string; position: bigint }>;
+  // one statement each for all the models (the projector checks and moves every model's
+  // checkpoint on each batch it writes: a query and an upsert per model were ~1.5% of a create)
+  private readonly lowestCheckpoint: Database.Statement<string[], { n: bigint; p: bigint | null }>;
+  private readonly upsertCheckpoints: Database.Statement<unknown[]>;
   private readonly upsertCheckpoint: Database.Statement<[string, bigint]>;
+  private readonly modelNames: string[];
 
   private constructor(
     readonly file: string,
@@ -34,8 +39,16 @@ export class ReadModelDb {
     readonly reset: boolean,
   ) {
     this.readCheckpoints = db.prepare<[], { name: string; position: bigint }>('SELECT name, position FROM checkpoints').safeIntegers(true);
+    this.modelNames = [...new Set(models.map((m) => m.name))];
+    const marks = this.modelNames.map(() => '?').join(', ');
+    this.lowestCheckpoint = db
+      .prepare<string[], { n: bigint; p: bigint | null }>(`SELECT count(*) AS n, min(position) AS p FROM checkpoints WHERE name IN (${marks})`)
+      .safeIntegers(true);
     this.upsertCheckpoint = db.prepare<[string, bigint]>(
       'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
+    );
+    this.upsertCheckpoints = db.prepare<unknown[]>(
+      `INSERT INTO checkpoints (name, position) VALUES ${this.modelNames.map(() => '(?, @position)').join(', ')} ON CONFLICT(name) DO UPDATE SET position = excluded.position`,
     );
   }
 
@@ -96,12 +109,10 @@ export class ReadModelDb {
 
   /** The position every model has reached: the lowest of their checkpoints. */
   checkpoint(): Checkpoint {
-    let min: bigint | undefined;
-    for (const p of this.checkpoints().values()) {
-      if (p === 'start') return 'start';
-      if (min === undefined || p < min) min = p;
-    }
-    return min ?? 'start';
+    if (this.modelNames.length === 0) return 'start';
+    const r = this.lowestCheckpoint.get(...this.modelNames);
+    // a model without a row has seen nothing
+    return r === undefined || r.p === null || Number(r.n) < this.modelNames.length ? 'start' : r.p;
   }
 
   /**
@@ -117,6 +128,10 @@ export class ReadModelDb {
 
   /** Only inside a transaction, together with the changes up to `position`. */
   writeCheckpoint(position: bigint, models: readonly ProjectionModel[] = this.models): void {
+    if (models === this.models) {
+      if (this.modelNames.length > 0) this.upsertCheckpoints.run(...this.modelNames, { position });
+      return;
+    }
     for (const m of models) this.upsertCheckpoint.run(m.name, position);
   }
 

@@ -15,6 +15,31 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 test.after(removeTempDirs);
 
+test("the read models' checkpoint: 'start' until every model has one, then the lowest; one write moves them all", () => {
+  const dir = tempDir();
+  const models = readModels();
+  const db = ReadModelDb.open(join(dir, 'readmodels.sqlite'), models);
+  try {
+    assert.is(db.checkpoint(), 'start');
+    const insert = db.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
+    // every model but one, and a row of a model this file no longer has (ignored)
+    for (const m of models.slice(1)) insert.run(m.name, 10n);
+    insert.run('a-model-since-removed', 1n);
+    assert.is(db.checkpoint(), 'start', 'a model without a checkpoint has seen nothing');
+    insert.run(models[0]!.name, 7n);
+    assert.is(db.checkpoint(), 7n, 'the lowest of them');
+    db.db.transaction(() => db.writeCheckpoint(12n))();
+    assert.is(db.checkpoint(), 12n);
+    for (const [name, p] of db.checkpoints()) assert.is(p, 12n, name);
+    // a subset of the models moves only theirs
+    db.db.transaction(() => db.writeCheckpoint(20n, models.slice(0, 1)))();
+    assert.is(db.checkpoints().get(models[0]!.name), 20n);
+    assert.is(db.checkpoint(), 12n);
+  } finally {
+    db.close();
+  }
+});
+
 test('commits noted by the projector get the WAL checkpointed in a worker; reads alone start none', async () => {
   const dir = tempDir();
   const file = join(dir, 'readmodels.sqlite');
