@@ -10,6 +10,7 @@ import { revisionOf, type NodeRowView, type NodeView } from '../deps.ts';
 import { clientError } from '../http-errors.ts';
 import { allows } from '../plugins/versions.ts';
 import { selfAndBookmark } from '../url.ts';
+import { hasSanitizeKey, isPasswordLikeKey, SANITIZE_KEYS } from '../../domain/secrets.ts';
 
 /** _get_fields_for_node_query's valid_fields: the node object's fields, in Ironic's order. */
 export const nodeObjectFields = [
@@ -72,28 +73,17 @@ export const nodeVersionedFields: VersionedFields = {
   vendor_interface: 31,
 };
 
-// oslo.utils strutils._SANITIZE_KEYS: a key containing any of these (case-insensitive) is secret
-const sanitizeKeys = [
-  'adminpass', 'admin_pass', 'password', 'admin_password', 'auth_token', 'new_pass', 'auth_password', 'secret_uuid',
-  'secret', 'sys_pswd', 'token', 'configdrive', 'chappassword', 'encrypted_key', 'private_key', 'fernetkey', 'sslkey',
-  'passphrase', 'cephclusterfsid', 'octaviaheartbeatkey', 'rabbitcookie', 'cephmanilaclientkey', 'pacemakerremoteauthkey',
-  'designaterndckey', 'cephadminkey', 'heatauthencryptionkey', 'cephclientkey', 'keystonecredential',
-  'barbicansimplecryptokek', 'cephrgwkey', 'swifthashsuffix', 'migrationsshkey', 'cephmdskey', 'cephmonkey',
-];
 
 export const MASK = '******';
 
-const isSecretKey = (k: string): boolean => {
-  const lower = k.toLowerCase();
-  return sanitizeKeys.some((s) => lower.includes(s));
-};
+// oslo.utils strutils._SANITIZE_KEYS (domain/secrets.ts): a key containing any of them is secret
+const isSecretKey = isPasswordLikeKey;
 
 // strutils.mask_password, for secrets written inside string values ("password=x", "--password x")
 const maskInString = (s: string): string => {
-  const lower = s.toLowerCase();
-  if (!sanitizeKeys.some((k) => lower.includes(k))) return s;
+  if (!hasSanitizeKey(s.toLowerCase())) return s;
   let out = s;
-  for (const key of sanitizeKeys) {
+  for (const key of SANITIZE_KEYS) {
     const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     out = out
       .replace(new RegExp(`(${k}\\s*[=:]\\s*["']?)[^"'\\s,&]+`, 'gi'), `$1${MASK}`)

@@ -7,8 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
 import {
   findClearSecrets,
+  hasSanitizeKey,
+  isPasswordLikeKey,
+  SANITIZE_KEYS,
   isSealed,
   isSecretKey,
   maskSecrets,
@@ -134,6 +138,20 @@ test('loadSecretKey: missing key is a clear error, dev mode generates one into t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('password-like keys: any of oslo\'s keys inside the lower-cased key, as a substring search finds them', () => {
+  for (const k of ['ipmi_password', 'IPMI_Password', 'redfish_PASSWORD', 'x_auth_token_y', 'configdrive', 'encryption_key_id']) assert.ok(isPasswordLikeKey(k), k);
+  for (const k of ['ipmi_address', 'passwd', 'user', '', 'pass_word']) assert.not.ok(isPasswordLikeKey(k), k);
+  const keyish = fc.oneof(fc.string(), fc.constantFrom(...SANITIZE_KEYS).chain((k) => fc.tuple(fc.string(), fc.string()).map(([a, b]) => `${a}${k.toUpperCase()}${b}`)));
+  fc.assert(
+    fc.property(keyish, (k) => {
+      const lower = k.toLowerCase();
+      const expected = SANITIZE_KEYS.some((s) => lower.includes(s));
+      return isPasswordLikeKey(k) === expected && hasSanitizeKey(lower) === expected;
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test.run();
