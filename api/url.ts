@@ -14,7 +14,7 @@ export const outsideV1 = new Set(['/metrics']);
 const jsonSuffix = new WeakSet<IncomingMessage>();
 
 export const normalisePath = (path: string): { path: string; hadJsonSuffix: boolean } => {
-  let p = path.replace(/\/+$/, '');
+  let p = path.endsWith('/') ? path.replace(/\/+$/, '') : path;
   let hadJsonSuffix = false;
   if (p.endsWith('.json')) {
     p = p.slice(0, -5);
@@ -23,8 +23,8 @@ export const normalisePath = (path: string): { path: string; hadJsonSuffix: bool
   if (p === '') return { path: '/', hadJsonSuffix };
   if (!p.startsWith('/')) p = '/' + p;
   if (outsideV1.has(p)) return { path: p, hadJsonSuffix };
-  const first = p.split('/')[1];
-  if (first !== 'v1') p = '/v1' + p;
+  // the first segment is not v1
+  if (p !== '/v1' && !p.startsWith('/v1/')) p = '/v1' + p;
   return { path: p, hadJsonSuffix };
 };
 

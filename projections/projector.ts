@@ -310,10 +310,18 @@ export class Projector {
 
   private writeTransaction: Database.Transaction<(upTo: bigint) => void> | undefined;
 
+  /** data_version when the checkpoint was last seen where this projector left it */
+  private checkedAt: number | undefined;
+
   private writePending(upTo: bigint): void {
     const db = this.options.db;
-    const stored = db.checkpoint();
-    if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
+    // the checkpoint can only have moved if another connection committed to the file since
+    const others = db.othersCommits();
+    if (others !== this.checkedAt) {
+      const stored = db.checkpoint();
+      if (stored !== this.committed) throw new CheckpointMoved(this.committed, stored);
+      this.checkedAt = others;
+    }
     for (const w of this.writers) w.flush();
     db.writeCheckpoint(upTo);
   }

@@ -29,6 +29,7 @@ export class ReadModelDb {
   private readonly lowestCheckpoint: Database.Statement<string[], { n: bigint; p: bigint | null }>;
   private readonly upsertCheckpoints: Database.Statement<unknown[]>;
   private readonly upsertCheckpoint: Database.Statement<[string, bigint]>;
+  private readonly dataVersion: Database.Statement<[], number>;
   private readonly modelNames: string[];
 
   private constructor(
@@ -44,6 +45,7 @@ export class ReadModelDb {
     this.lowestCheckpoint = db
       .prepare<string[], { n: bigint; p: bigint | null }>(`SELECT count(*) AS n, min(position) AS p FROM checkpoints WHERE name IN (${marks})`)
       .safeIntegers(true);
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.upsertCheckpoint = db.prepare<[string, bigint]>(
       'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
     );
@@ -105,6 +107,14 @@ export class ReadModelDb {
     for (const m of this.models) out.set(m.name, 'start');
     for (const r of this.readCheckpoints.all()) if (out.has(r.name)) out.set(r.name, r.position);
     return out;
+  }
+
+  /**
+   * SQLite's count of commits by OTHER connections to this file: unchanged means nobody but this
+   * connection wrote since it was last read (and nothing it read can have moved).
+   */
+  othersCommits(): number {
+    return this.dataVersion.get() as number;
   }
 
   /** The position every model has reached: the lowest of their checkpoints. */

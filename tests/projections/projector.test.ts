@@ -11,7 +11,7 @@ import { openSqliteEventStore } from '../../eventstore/sqlite.ts';
 import { allDocs, findDocs, getDoc } from '../../projections/docs.ts';
 import { ProjectionError } from '../../projections/errors.ts';
 import { nodeHistory, resolveHistoryNode, timeline } from '../../projections/history.ts';
-import { Projector } from '../../projections/projector.ts';
+import { CheckpointMoved, Projector } from '../../projections/projector.ts';
 import { ReadModelDb } from '../../projections/store.ts';
 import { fakeDomain, fakeEvent, fakeModels, fakeNodesSpec, type FakeNode } from './fake-domain.ts';
 
@@ -110,6 +110,42 @@ test('read-your-writes: waitForPosition resolves once the write is visible', asy
   let timedOut = false;
   await p.waitForPosition(claim.position + 1000n, 100).catch(() => (timedOut = true));
   assert.ok(timedOut);
+  await p.stop();
+  await store.close();
+  db.close();
+});
+
+test('another connection moving the checkpoint stops the projector (CheckpointMoved); its own commits do not', async () => {
+  const { dir, store, db } = setup();
+  const a = await create(store, 'a');
+  const p = new Projector({ store, db, domain: fakeDomain }).start();
+  await p.caughtUp;
+  const errors: Error[] = [];
+  const failed = new Promise<void>((resolve) => {
+    (p as unknown as { options: { onError: (e: Error) => void } }).options.onError = (e) => {
+      errors.push(e);
+      resolve();
+    };
+  });
+  // the projector's own batches, one after another: no false alarm
+  for (let i = 0; i < 5; i++) {
+    const w = await store.append(`node-${a.uuid}`, [fakeEvent('FakeRenamed', { name: `a${i}` })], BigInt(i));
+    await p.waitForPosition(w.position, 2000);
+  }
+  assert.equal(errors, []);
+  const before = db.checkpoint();
+  // a second connection (as a second projector on the file would) moves the checkpoint
+  const other = ReadModelDb.open(join(dir, 'readmodels.sqlite'), fakeModels());
+  other.db.transaction(() => other.writeCheckpoint(1n))();
+  other.close();
+  const w = await store.append(`node-${a.uuid}`, [fakeEvent('FakeRenamed', { name: 'late' })], 5n);
+  const waited = await p.waitForPosition(w.position, 2000).then(() => 'resolved', (e: Error) => e);
+  await failed;
+  assert.instance(waited, CheckpointMoved);
+  assert.instance(errors[0], CheckpointMoved);
+  assert.is((errors[0] as CheckpointMoved).expected, before);
+  assert.is((errors[0] as CheckpointMoved).found, 1n);
+  assert.is(getDoc<FakeNode>(db.db, fakeNodesSpec, a.uuid)?.name, 'a4', 'nothing written over it');
   await p.stop();
   await store.close();
   db.close();
