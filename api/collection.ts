@@ -115,7 +115,6 @@ export const checkAllowedFields = (req: FastifyRequest, fields: readonly string[
   for (const f of fields) if (!fieldAllowed(req, f, versioned)) throw notAcceptable();
 };
 
-/** Removes the fields the requested version does not know (in place). */
 /** A versioned-fields table as pairs, with its newest version: most requests ask for it or later. */
 export interface VersionedTable {
   pairs: readonly (readonly [field: string, minor: number])[];
@@ -132,6 +131,7 @@ export const versionedTable = (versioned: VersionedFields): VersionedTable => {
   return table;
 };
 
+/** Removes the fields the requested version does not know (in place). */
 export const hideVersionedFields = <T extends Record<string, unknown>>(req: FastifyRequest, obj: T, versioned: VersionedFields): T => {
   const table = versionedTable(versioned);
   if (allows(req, table.newest)) return obj;

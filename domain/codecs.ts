@@ -5,10 +5,10 @@ import * as t from 'io-ts';
 
 /**
  * `t.union([c, t.null])` that takes a null at once. io-ts tries the members in order and
- * allocates a context and a failure for each one that refuses (every absent or null field of
- * every body, command and event: a fifth of what a node create allocated). The answer is
- * io-ts's own: null goes straight through only where `c` refuses null; anything `c` refuses is
- * decoded by the whole union again, for its errors.
+ * allocates a context and a failure for each one that refuses (with io-ts's partial, see below:
+ * a fifth of what a node create allocated). The answer is io-ts's own: null goes straight
+ * through only where `c` refuses null; anything `c` refuses is decoded by the whole union
+ * again, for its errors.
  */
 export const nullable = <C extends t.Mixed>(c: C, name?: string): t.UnionC<[C, t.NullC]> => {
   const union = name === undefined ? t.union([c, t.null]) : t.union([c, t.null], name);
