@@ -1,11 +1,11 @@
 // Event metadata (every event carries it; see EventMetadata in eventstore/port.ts) and the
 // deterministic event id that makes a retried command append nothing new.
 
-import * as t from 'io-ts';
-import { partial } from './codecs.ts';
 import { hash } from 'node:crypto';
+import * as t from 'io-ts';
 import { parse as uuidParse } from 'uuid';
 import type { EventMetadata } from '../eventstore/port.ts';
+import { partial } from './codecs.ts';
 
 const Required = t.type({
   correlationId: t.string,

@@ -145,7 +145,9 @@ const rejectNewerFields = (req: FastifyRequest, body: Record<string, unknown>): 
 
 /** reject_patch_in_newer_versions: any non-remove op on a too-new root field → 406. */
 const rejectNewerPatch = (req: FastifyRequest, patch: readonly PatchOp[]): void => {
-  for (const [field, minor] of Object.entries(nodeVersionedFields)) {
+  const table = versionedTable(nodeVersionedFields);
+  if (allows(req, table.newest)) return;
+  for (const [field, minor] of table.pairs) {
     if (!allows(req, minor) && patch.some((p) => p.path === `/${field}` && p.op !== 'remove')) throw notAcceptable();
   }
 };

@@ -211,6 +211,14 @@ test('values sealed by the domain are masked whatever their key', async () => {
     x: 'password=****** user=a',
     list: [{ password: 'kept as Ironic does' }],
   });
+  // every in-string form, twice over (the compiled patterns keep no state between strings)
+  for (let i = 0; i < 2; i++) {
+    assert.equal(maskSecrets({ cmd: 'run --password hunter2 --user a', json: '{"auth_token": "abc", "n": 1}', up: 'ADMIN_PASS: x;' }), {
+      cmd: 'run --password ****** --user a',
+      json: '{"auth_token": "******", "n": 1}',
+      up: 'ADMIN_PASS: ******',
+    });
+  }
 });
 
 test('delete: 204, then gone; unknown → 404', async () => {

@@ -22,6 +22,13 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 
 const settle = <T>(ps: Promise<T>[]) => Promise.allSettled(ps);
 
+/** An atomic append of two new streams, one event each (a name claim and its node, say). */
+const both = (store: SqliteEventStore, [a, b]: [string, string], [ea, eb]: ReturnType<typeof ev>[]) =>
+  store.appendToStreams([
+    { streamId: a, events: [ea!], expected: 'no_stream' },
+    { streamId: b, events: [eb!], expected: 'no_stream' },
+  ]);
+
 test('atomic multi-stream appends join the group: all or nothing each, one transaction for all', async () => {
   const store = new SqliteEventStore({ path: freshPath() });
   await store.append('claim-taken', [ev('Claimed')], 'no_stream');
@@ -30,29 +37,14 @@ test('atomic multi-stream appends join the group: all or nothing each, one trans
   const bad = [ev('Claimed'), ev('Created')];
   const good2 = [ev('Claimed'), ev('Created')];
   const retry = [ev('Claimed'), ev('Created')];
-  const first = await store.appendToStreams([
-    { streamId: 'claim-r', events: [retry[0]!], expected: 'no_stream' },
-    { streamId: 'node-r', events: [retry[1]!], expected: 'no_stream' },
-  ]);
+  const first = await both(store, ['claim-r', 'node-r'], retry);
   const results = await Promise.allSettled([
-    store.appendToStreams([
-      { streamId: 'claim-1', events: [good1[0]!], expected: 'no_stream' },
-      { streamId: 'node-1', events: [good1[1]!], expected: 'no_stream' },
-    ]),
+    both(store, ['claim-1', 'node-1'], good1),
     // the node stream is new but the claim is taken: neither is written
-    store.appendToStreams([
-      { streamId: 'node-2', events: [bad[1]!], expected: 'no_stream' },
-      { streamId: 'claim-taken', events: [bad[0]!], expected: 'no_stream' },
-    ]),
-    store.appendToStreams([
-      { streamId: 'claim-3', events: [good2[0]!], expected: 'no_stream' },
-      { streamId: 'node-3', events: [good2[1]!], expected: 'no_stream' },
-    ]),
+    both(store, ['node-2', 'claim-taken'], [bad[1]!, bad[0]!]),
+    both(store, ['claim-3', 'node-3'], good2),
     // a retry of a stored atomic append: its original results, nothing written
-    store.appendToStreams([
-      { streamId: 'claim-r', events: [retry[0]!], expected: 'no_stream' },
-      { streamId: 'node-r', events: [retry[1]!], expected: 'no_stream' },
-    ]),
+    both(store, ['claim-r', 'node-r'], retry),
     store.append('node-plain', [ev('Plain')], 'no_stream'),
   ]);
   assert.equal(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);

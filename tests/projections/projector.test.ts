@@ -28,6 +28,23 @@ const setup = (dir = tempDir()) => {
   return { dir, store, db };
 };
 
+/** A started projector on the fake domain, with the errors it reports and a promise of the first. */
+const startWatched = (store: ReturnType<typeof setup>['store'], db: ReadModelDb) => {
+  const errors: Error[] = [];
+  let first = (): void => undefined;
+  const failed = new Promise<void>((resolve) => (first = resolve));
+  const p = new Projector({
+    store,
+    db,
+    domain: fakeDomain,
+    onError: (e) => {
+      errors.push(e);
+      first();
+    },
+  }).start();
+  return { p, errors, failed };
+};
+
 const create = async (store: ReturnType<typeof setup>['store'], name: string) => {
   const uuid = randomUUID();
   const r = await store.append(`node-${uuid}`, [fakeEvent('FakeCreated', { uuid, name })], 'no_stream');
@@ -118,15 +135,8 @@ test('read-your-writes: waitForPosition resolves once the write is visible', asy
 test('another connection moving the checkpoint stops the projector (CheckpointMoved); its own commits do not', async () => {
   const { dir, store, db } = setup();
   const a = await create(store, 'a');
-  const p = new Projector({ store, db, domain: fakeDomain }).start();
+  const { p, errors, failed } = startWatched(store, db);
   await p.caughtUp;
-  const errors: Error[] = [];
-  const failed = new Promise<void>((resolve) => {
-    (p as unknown as { options: { onError: (e: Error) => void } }).options.onError = (e) => {
-      errors.push(e);
-      resolve();
-    };
-  });
   // the projector's own batches, one after another: no false alarm
   for (let i = 0; i < 5; i++) {
     const w = await store.append(`node-${a.uuid}`, [fakeEvent('FakeRenamed', { name: `a${i}` })], BigInt(i));
@@ -155,15 +165,8 @@ test('a malformed stored event stops the projector with an error naming stream a
   const { store, db } = setup();
   const good = await create(store, 'good');
   const bad = await create(store, 'bad');
-  const p = new Projector({ store, db, domain: fakeDomain }).start();
+  const { p, errors, failed: p2done } = startWatched(store, db);
   await p.caughtUp;
-  const errors: Error[] = [];
-  const p2done = new Promise<void>((resolve) => {
-    (p as unknown as { options: { onError: (e: Error) => void } }).options.onError = (e) => {
-      errors.push(e);
-      resolve();
-    };
-  });
   const w = await store.append(`node-${bad.uuid}`, [fakeEvent('FakeRenamed', { name: 42 })], 0n);
   const after = await store.append(`node-${good.uuid}`, [fakeEvent('FakeRenamed', { name: 'still' })], 0n);
   const waited = await p.waitForPosition(after.position, 2000).then(() => 'resolved', (e: Error) => e);
